@@ -1,0 +1,19 @@
+// One jest project per layer, so each runs with the environment it needs and
+// can be run alone: `npx jest --selectProjects core`.
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: { warnOnly: false } }];
+const nodeProject = (name, dir, extra = {}) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  roots: [`<rootDir>/test/${dir}`],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.tsx?$': tsJest },
+  ...extra,
+});
+module.exports = {
+  projects: [
+    nodeProject('core', 'core'),
+    nodeProject('kernel', 'kernel'),
+    nodeProject('executors', 'executors'),
+    nodeProject('e2e', 'e2e'),
+  ],
+};

@@ -1,0 +1,25 @@
+import type { DispatchSnapshot, NodeView, StatusName } from '../protocol/messages';
+
+/**
+ * Events the dispatcher emits, for the kernel's comm channel, the notebook
+ * output and anything else that watches dispatches live. Listeners run
+ * synchronously in the dispatcher's turn: keep them cheap and batch.
+ */
+export interface DispatcherEventMap {
+  /** A dispatch (or a sublattice's sub-dispatch) was created. */
+  'dispatch-created': { dispatchId: string; parentDispatchId: string | null; name: string };
+  /** Some fields of one node changed (always includes `id`). */
+  'node-changed': { dispatchId: string; node: Partial<NodeView> & { id: number } };
+  /** The dispatch's own status or times changed. */
+  'dispatch-changed': {
+    dispatchId: string;
+    status: StatusName;
+    startedAt: DispatchSnapshot['startedAt'];
+    completedAt: DispatchSnapshot['completedAt'];
+  };
+  /** Output a task printed (executors that capture it report it here). */
+  output: { dispatchId: string; nodeId: number; stream: 'stdout' | 'stderr'; text: string };
+}
+
+export type DispatcherEventName = keyof DispatcherEventMap;
+export type DispatcherListener<K extends DispatcherEventName> = (event: DispatcherEventMap[K]) => void;

@@ -1,0 +1,24 @@
+/**
+ * Stable error codes. Programs branch on these, never on message text, so a
+ * code is never renamed or reused once released.
+ */
+export const ErrorCodes = {
+  INVALID_ARGUMENT: 'CT_INVALID_ARGUMENT',
+  NOT_A_LATTICE: 'CT_NOT_A_LATTICE',
+  NOT_SERIALIZABLE: 'CT_NOT_SERIALIZABLE',
+  FREE_VARIABLE: 'CT_FREE_VARIABLE',
+  UNKNOWN_DISPATCH: 'CT_UNKNOWN_DISPATCH',
+  UNKNOWN_TASK: 'CT_UNKNOWN_TASK',
+  UNKNOWN_EXECUTOR: 'CT_UNKNOWN_EXECUTOR',
+  TASK_CANCELLED: 'CT_TASK_CANCELLED',
+  TASK_FAILED: 'CT_TASK_FAILED',
+  DISPATCH_FAILED: 'CT_DISPATCH_FAILED',
+  TIMEOUT: 'CT_TIMEOUT',
+  STORE_CORRUPT: 'CT_STORE_CORRUPT',
+  STORE_IO: 'CT_STORE_IO',
+  EXECUTOR_FAILED: 'CT_EXECUTOR_FAILED',
+  HOST_KEY_MISMATCH: 'CT_HOST_KEY_MISMATCH',
+  PROTOCOL: 'CT_PROTOCOL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,37 @@
+import { ErrorCodes, InvalidInputError } from '../errors';
+import type { Executor, ExecutorConfig } from './executor';
+
+export type ExecutorFactory = (options: Record<string, unknown>) => Executor<any, any>;
+
+const REGISTRY_KEY = Symbol.for('covalent-ts.executorRegistry');
+/** Process-wide, so plugins registered from a notebook cell reach the kernel's dispatcher. */
+function registry(): Map<string, ExecutorFactory> {
+  const g = globalThis as any;
+  if (!g[REGISTRY_KEY]) g[REGISTRY_KEY] = new Map<string, ExecutorFactory>();
+  return g[REGISTRY_KEY];
+}
+
+/** Make an executor type available by name (`{ executor: 'name' }`) and rebuildable from its config. */
+export function registerExecutor(type: string, factory: ExecutorFactory): void {
+  if (!/^[a-z][a-z0-9_-]*$/.test(type)) {
+    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `Executor type "${type}" is not a valid name: use lower-case letters, digits, "-" or "_".`);
+  }
+  registry().set(type, factory);
+}
+
+export function executorTypes(): string[] {
+  return [...registry().keys()].sort();
+}
+
+/** Rebuild an executor from its stored configuration (for example to cancel a job). */
+export function createExecutor(config: ExecutorConfig): Executor<any, any> {
+  const factory = registry().get(config.type);
+  if (!factory) {
+    throw new InvalidInputError(
+      ErrorCodes.UNKNOWN_EXECUTOR,
+      `No executor named "${config.type}". Known executors: ${executorTypes().join(', ') || 'none'}. ` +
+        `Register a plugin with ct.registerExecutor(), or pass an executor instance.`,
+    );
+  }
+  return factory(config.options ?? {});
+}

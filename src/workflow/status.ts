@@ -1,0 +1,25 @@
+/**
+ * Lifecycle of a task (node) and of a dispatch.
+ *
+ * NEW_OBJECT -> RUNNING -> COMPLETED | FAILED
+ *            \-> CANCELLED            (aborted before it started)
+ * RUNNING    -> CANCELLING -> CANCELLED (kill in flight, then done)
+ *
+ * Terminal states never change again.
+ */
+export const Status = {
+  NEW_OBJECT: 'NEW_OBJECT',
+  RUNNING: 'RUNNING',
+  CANCELLING: 'CANCELLING',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  CANCELLED: 'CANCELLED',
+} as const;
+
+export type Status = (typeof Status)[keyof typeof Status];
+
+const TERMINAL: ReadonlySet<string> = new Set([Status.COMPLETED, Status.FAILED, Status.CANCELLED]);
+
+export function isTerminal(status: string): boolean {
+  return TERMINAL.has(status);
+}
