@@ -13,7 +13,12 @@ module.exports = {
   projects: [
     nodeProject('core', 'core'),
     nodeProject('kernel', 'kernel'),
-    nodeProject('executors', 'executors'),
+    nodeProject('executors', 'executors', {
+      // A private sshd and a single-node Slurm cluster for the whole run (.ci/services/executors.sh).
+      globalSetup: '<rootDir>/test/executors/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/executors/support/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/executors/support/setup-timeout.ts'],
+    }),
     nodeProject('e2e', 'e2e'),
   ],
 };

@@ -14,6 +14,11 @@ export interface PayloadStep {
   /** Source of a self-contained function, e.g. `function add(a, b) { return a + b; }`. */
   source: string;
   args: PayloadArg[];
+  /**
+   * The original function, only for executors that run in this process
+   * (`inline`); never serialized.
+   */
+  fn?: (...args: any[]) => unknown;
 }
 
 /** An argument is either a value, or the output of an earlier step of the same payload. */

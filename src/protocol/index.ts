@@ -1,1 +1,3 @@
 export * from './messages';
+export * from './schema';
+export * from './render-html';

@@ -65,7 +65,7 @@ export async function runPayload(payload: TaskPayload, options: RunOptions): Pro
     }
     try {
       const args = step.args.map((a) => ('fromStep' in a ? values[a.fromStep] : a.value));
-      const fn = compileTaskFunction(step.source, step.name);
+      const fn = step.fn ?? compileTaskFunction(step.source, step.name);
       const ctx: TaskContext = { dispatchId: options.dispatchId, nodeId: step.nodeId, name: step.name, signal };
       const value = await taskContextStorage().run(ctx, () => fn(...args));
       values[i] = value;

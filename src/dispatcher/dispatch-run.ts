@@ -1,0 +1,638 @@
+import * as v8 from 'node:v8';
+import { ErrorCodes, InvalidInputError, TaskCancelledError, isCancellation } from '../errors';
+import type { ExecutionContext, Executor, JobHandle, TaskMetadata } from '../executors/executor';
+import type { PayloadArg, PayloadStep, TaskOutput, TaskPayload } from '../executors/task-payload';
+import type {
+  CancelOutcome, CancelSource, CancelTaskReport, DispatchSnapshot, NodeView, StatusName,
+} from '../protocol/messages';
+import type { DispatchRow, NodeRow } from '../store/schema';
+import type { RowSource } from '../store/store';
+import { Status, isTerminal } from '../workflow/status';
+import { isNodeOutput, resolveOutputs, type NodeOutput } from '../workflow/node-output';
+import type { GraphNode, TransportGraph } from '../workflow/transport-graph';
+import type { Lattice } from '../workflow/lattice';
+import type { NodeResult, Result } from './result';
+
+/** What a DispatchRun needs from the dispatcher that owns it. */
+export interface RunHost {
+  executorFor(node: GraphNode): Executor<any, any>;
+  executorLabel(node: GraphNode): string;
+  executorConfigJson(node: GraphNode): string | null;
+  startSubDispatch(parent: DispatchRun, node: GraphNode, args: unknown[]): DispatchRun;
+  persist(run: DispatchRun, nodeId?: number): void;
+  persistDurable(entry: { t: 'cancel'; nodeIds: number[]; reason: string | null; source: string } | { t: 'handle'; nodeIds: number[]; handle: string }, run: DispatchRun): void;
+  emitNode(run: DispatchRun, node: Partial<NodeView> & { id: number }): void;
+  emitDispatch(run: DispatchRun): void;
+  emitOutput(run: DispatchRun, nodeId: number, stream: 'stdout' | 'stderr', text: string): void;
+  /** How long a cancel waits for an executor to confirm before reporting it unconfirmed. */
+  readonly cancelConfirmTimeoutMs: number;
+}
+
+interface NodeState {
+  graph: GraphNode;
+  status: StatusName;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  output: unknown;
+  hasOutput: boolean;
+  error: string | null;
+  cancelRequested: boolean;
+  cancelReason: string | null;
+  cancelSource: CancelSource | null;
+  cancelOutcome: CancelOutcome | null;
+  cancelDetail: string | null;
+  jobHandle: string | null;
+  subDispatchId: string | null;
+  sub: DispatchRun | undefined;
+  remainingDeps: number;
+  job: JobState | undefined;
+  settled: Promise<void>;
+  settle: () => void;
+}
+
+interface KillResult {
+  confirmed: boolean;
+  detail: string | null;
+}
+
+interface JobState {
+  nodeIds: number[];
+  executor: Executor<any, any> | undefined;
+  abort: AbortController;
+  handleJson: string | null;
+  killing: Promise<KillResult> | undefined;
+  /** Set once the dispatcher stopped waiting for the job (outputs arriving later are ignored). */
+  finished: boolean;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/**
+ * One dispatch while it runs in this process: the transport graph, the
+ * state of each node, scheduling, and cancellation. Single-threaded by
+ * construction: every state change happens in one synchronous turn.
+ */
+export class DispatchRun implements RowSource {
+  readonly nodes: NodeState[];
+  status: StatusName = Status.RUNNING;
+  readonly startedAt = new Date();
+  completedAt: Date | null = null;
+  result: unknown = null;
+  error: string | null = null;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private readonly jobs: number[][];
+  private readonly jobIndexOf: number[];
+  private unfinished: number;
+
+  constructor(
+    readonly dispatchId: string,
+    readonly lattice: Lattice<any>,
+    readonly graph: TransportGraph,
+    jobs: number[][],
+    private readonly host: RunHost,
+    readonly parent: { run: DispatchRun; nodeId: number } | null,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    this.jobs = jobs;
+    this.jobIndexOf = [];
+    jobs.forEach((j, i) => j.forEach((id) => (this.jobIndexOf[id] = i)));
+    this.nodes = graph.nodes.map((g) => {
+      let settle!: () => void;
+      const settled = new Promise<void>((r) => (settle = r));
+      return {
+        graph: g, status: Status.NEW_OBJECT, startedAt: null, completedAt: null, output: undefined, hasOutput: false,
+        error: null, cancelRequested: false, cancelReason: null, cancelSource: null, cancelOutcome: null,
+        cancelDetail: null, jobHandle: null, subDispatchId: null, sub: undefined,
+        remainingDeps: g.dependsOn.length, job: undefined, settled, settle,
+      };
+    });
+    this.unfinished = this.nodes.length;
+  }
+
+  get name(): string {
+    return this.lattice.name;
+  }
+
+  /** Begin scheduling. */
+  start(): void {
+    if (this.nodes.length === 0) this.finishIfDone();
+    else this.startReady(this.jobs.map((_, i) => i));
+  }
+
+  // ---- scheduling -----------------------------------------------------------
+
+  private startReady(jobIndexes: Iterable<number>): void {
+    for (const j of jobIndexes) {
+      const ids = this.jobs[j];
+      const head = this.nodes[ids[0]];
+      if (head.status !== Status.NEW_OBJECT || head.remainingDeps > 0 || head.job) continue;
+      if (ids.some((id) => this.nodes[id].cancelRequested || this.nodes[id].status !== Status.NEW_OBJECT)) continue;
+      if (head.graph.kind === 'sublattice') this.startSublattice(head);
+      else this.startJob(ids);
+    }
+  }
+
+  private startJob(ids: number[]): void {
+    const job: JobState = {
+      nodeIds: ids, executor: undefined, abort: new AbortController(), handleJson: null, killing: undefined, finished: false,
+    };
+    const now = new Date();
+    for (const id of ids) {
+      const n = this.nodes[id];
+      n.job = job;
+      n.status = Status.RUNNING;
+      n.startedAt = now;
+      this.changed(n, { status: n.status, startedAt: iso(now) });
+    }
+    const head = this.nodes[ids[0]];
+    const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: ids[0], nodeIds: ids, name: head.graph.name };
+    let executor: Executor<any, any>;
+    let payload: TaskPayload;
+    try {
+      // The executor is created only now, when the task really starts (never for a task cancelled earlier).
+      executor = this.host.executorFor(head.graph);
+      job.executor = executor;
+      payload = this.buildPayload(ids, executor.type === 'inline');
+    } catch (e) {
+      this.finishJob(job, undefined, e);
+      return;
+    }
+    const ctx = this.context(job, metadata);
+    executor.execute(payload, ctx).then(
+      (out: TaskOutput) => this.finishJob(job, out, undefined),
+      (err: unknown) => this.finishJob(job, undefined, err),
+    );
+  }
+
+  private buildPayload(ids: number[], inProcess: boolean): TaskPayload {
+    const steps: PayloadStep[] = ids.map((id, k) => {
+      const g = this.nodes[id].graph;
+      const prev = k > 0 ? ids[k - 1] : -1;
+      const args: PayloadArg[] = g.args.map((a) =>
+        isNodeOutput(a) && a.nodeId === prev ? { fromStep: k - 1 } : { value: this.resolve(a) },
+      );
+      // Only an in-process executor gets the function object; everything else gets its source.
+      return inProcess ? { nodeId: id, name: g.name, source: g.source ?? '', args, fn: g.fn } : { nodeId: id, name: g.name, source: g.source ?? '', args };
+    });
+    return { version: 1, steps };
+  }
+
+  private resolve(value: unknown): unknown {
+    return resolveOutputs(value, (o: NodeOutput) => this.nodes[o.nodeId].output);
+  }
+
+  private context(job: JobState, metadata: TaskMetadata): ExecutionContext {
+    const run = this;
+    return {
+      metadata,
+      signal: job.abort.signal,
+      isCancelRequested: () => job.abort.signal.aborted,
+      checkCancelled(step: string) {
+        if (job.abort.signal.aborted) {
+          throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled before step "${step}".`, {
+            details: { dispatchId: metadata.dispatchId, nodeIds: metadata.nodeIds, step },
+          });
+        }
+      },
+      async setJobHandle(handle: JobHandle) {
+        const json = JSON.stringify(handle);
+        job.handleJson = json;
+        for (const id of job.nodeIds) {
+          run.nodes[id].jobHandle = json;
+          run.changed(run.nodes[id], { jobHandle: handle });
+        }
+        if (job.executor?.durableJobHandles) run.host.persistDurable({ t: 'handle', nodeIds: job.nodeIds, handle: json }, run);
+        // The cancel may have arrived while the job was being created: check again now that the handle exists.
+        if (job.abort.signal.aborted) {
+          await run.killJob(job);
+          throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled while its job was being submitted; the job was cancelled.`);
+        }
+      },
+      log(stream, text) {
+        run.host.emitOutput(run, metadata.nodeId, stream, text);
+      },
+    };
+  }
+
+  private finishJob(job: JobState, out: TaskOutput | undefined, err: unknown): void {
+    if (job.finished) return;
+    job.finished = true;
+    const cancelled = job.abort.signal.aborted;
+    const byId = new Map(out?.steps.map((s) => [s.nodeId, s]));
+    const completed: number[] = [];
+    for (const id of job.nodeIds) {
+      const n = this.nodes[id];
+      if (isTerminal(n.status)) continue;
+      const step = byId.get(id);
+      if (step && step.ok) {
+        // It finished, even if a cancel was on its way: an honest COMPLETED.
+        n.output = step.value;
+        n.hasOutput = true;
+        if (n.cancelRequested) n.cancelOutcome = 'already_finished';
+        this.terminal(n, Status.COMPLETED, null);
+        completed.push(id);
+      } else if (cancelled || (err !== undefined && isCancellation(err)) || (step && !step.ok && step.cancelled)) {
+        this.terminal(n, Status.CANCELLED, null, this.outcomeAfterStop(job));
+      } else {
+        const message = step && !step.ok
+          ? `${step.error.name}: ${step.error.message}${step.error.stack ? `\n${step.error.stack}` : ''}`
+          : describeError(err);
+        this.terminal(n, Status.FAILED, message);
+      }
+    }
+    this.afterTerminal(job.nodeIds);
+  }
+
+  /** How a job that stopped after a cancel request was stopped. */
+  private outcomeAfterStop(job: JobState): { outcome: CancelOutcome; detail: string | null } {
+    const k = (job as any).killResult as KillResult | undefined;
+    if (!job.handleJson || !k) return { outcome: 'aborted_before_start', detail: null };
+    return k.confirmed ? { outcome: 'killed', detail: k.detail } : { outcome: 'kill_unconfirmed', detail: k.detail };
+  }
+
+  private startSublattice(node: NodeState): void {
+    node.status = Status.RUNNING;
+    node.startedAt = new Date();
+    let sub: DispatchRun;
+    try {
+      sub = this.host.startSubDispatch(this, node.graph, node.graph.args.map((a) => this.resolve(a)));
+    } catch (e) {
+      this.terminal(node, Status.FAILED, describeError(e));
+      this.afterTerminal([node.graph.id]);
+      return;
+    }
+    node.sub = sub;
+    node.subDispatchId = sub.dispatchId;
+    this.changed(node, { status: node.status, startedAt: iso(node.startedAt), subDispatchId: sub.dispatchId });
+    void sub.done.then(() => {
+      if (isTerminal(node.status)) return;
+      if (sub.status === Status.COMPLETED) {
+        node.output = sub.result;
+        node.hasOutput = true;
+        this.terminal(node, Status.COMPLETED, null);
+      } else if (sub.status === Status.CANCELLED) {
+        const unconfirmed = sub.nodes.some((n) => n.cancelOutcome === 'kill_unconfirmed');
+        const killed = sub.nodes.some((n) => n.cancelOutcome === 'killed');
+        this.terminal(node, Status.CANCELLED, null, {
+          outcome: unconfirmed ? 'kill_unconfirmed' : killed ? 'killed' : 'aborted_before_start',
+          detail: `sub-dispatch ${sub.dispatchId} cancelled`,
+        });
+      } else {
+        this.terminal(node, Status.FAILED, sub.error ?? `Sub-dispatch ${sub.dispatchId} failed.`);
+      }
+      this.afterTerminal([node.graph.id]);
+    });
+  }
+
+  // ---- state changes --------------------------------------------------------
+
+  private terminal(n: NodeState, status: StatusName, error: string | null, cancel?: { outcome: CancelOutcome; detail: string | null }): void {
+    n.status = status;
+    n.completedAt = new Date();
+    n.error = error;
+    if (cancel) {
+      n.cancelOutcome = cancel.outcome;
+      n.cancelDetail = cancel.detail ?? n.cancelDetail;
+    }
+    this.unfinished--;
+    this.changed(n, {
+      status, completedAt: iso(n.completedAt), error, cancelOutcome: n.cancelOutcome, cancelDetail: n.cancelDetail,
+      cancelRequested: n.cancelRequested, cancelReason: n.cancelReason, cancelSource: n.cancelSource,
+    });
+    n.settle();
+  }
+
+  /** Release dependents of finished nodes; cancel what can no longer run. */
+  private afterTerminal(ids: number[]): void {
+    const dependents = this.graph.dependents();
+    const ready = new Set<number>();
+    for (const id of ids) {
+      const n = this.nodes[id];
+      if (n.status === Status.COMPLETED) {
+        for (const d of dependents[id]) {
+          const dn = this.nodes[d];
+          dn.remainingDeps--;
+          if (dn.remainingDeps === 0) ready.add(this.jobIndexOf[d]);
+        }
+      } else {
+        // A failed or cancelled task's dependents can never run.
+        const why = n.status === Status.FAILED ? `upstream task ${id} (${n.graph.name}) failed` : `upstream task ${id} (${n.graph.name}) was cancelled`;
+        for (const d of this.graph.downstreamOf([id])) {
+          const dn = this.nodes[d];
+          if (dn.status === Status.NEW_OBJECT) {
+            dn.cancelReason ??= why;
+            this.terminal(dn, Status.CANCELLED, null, { outcome: 'aborted_before_start', detail: why });
+          }
+        }
+      }
+    }
+    this.startReady(ready);
+    this.finishIfDone();
+  }
+
+  private finishIfDone(): void {
+    if (this.unfinished > 0 || isTerminal(this.status)) return;
+    const statuses = this.nodes.map((n) => n.status);
+    if (statuses.includes(Status.FAILED)) {
+      this.status = Status.FAILED;
+      const failed = this.nodes.filter((n) => n.status === Status.FAILED);
+      this.error = failed.map((n) => `Task ${n.graph.id} (${n.graph.name}) failed: ${n.error?.split('\n')[0]}`).join('\n');
+    } else if (statuses.includes(Status.CANCELLED)) {
+      this.status = Status.CANCELLED;
+    } else {
+      this.status = Status.COMPLETED;
+      try {
+        this.result = this.resolve(this.graph.returnTemplate);
+      } catch (e) {
+        this.status = Status.FAILED;
+        this.error = describeError(e);
+      }
+    }
+    this.completedAt = new Date();
+    this.host.emitDispatch(this);
+    this.host.persist(this);
+    this.resolveDone();
+  }
+
+  private changed(n: NodeState, fields: Partial<NodeView>): void {
+    this.host.persist(this, n.graph.id);
+    this.host.emitNode(this, { id: n.graph.id, ...fields });
+  }
+
+  // ---- cancellation ---------------------------------------------------------
+
+  /** Validate task ids before anything changes. */
+  validateTaskIds(taskIds: unknown): number[] {
+    if (!Array.isArray(taskIds) || taskIds.length === 0) {
+      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `taskIds must be a non-empty array of task ids (integers), e.g. { taskIds: [1, 3] }. Nothing was cancelled.`);
+    }
+    const bad = taskIds.filter((t) => !Number.isInteger(t) || t < 0 || t >= this.nodes.length);
+    if (bad.length) {
+      throw new InvalidInputError(
+        ErrorCodes.UNKNOWN_TASK,
+        `Dispatch ${this.dispatchId} has no task${bad.length > 1 ? 's' : ''} ${bad.map((b) => JSON.stringify(b)).join(', ')}; ` +
+          `its task ids are 0..${this.nodes.length - 1} (see ct.getResult(id).nodes). Nothing was cancelled.`,
+        { details: { dispatchId: this.dispatchId, unknownTaskIds: bad } },
+      );
+    }
+    return [...new Set(taskIds as number[])];
+  }
+
+  /**
+   * Cancel the named tasks (all when null) and everything downstream. Flags
+   * are set and made durable before anything else, then each task is stopped
+   * at the earliest point; resolves with one report line per affected task.
+   */
+  async cancel(taskIds: number[] | null, reason: string | null, source: CancelSource): Promise<CancelTaskReport[]> {
+    const named = taskIds ?? this.nodes.map((n) => n.graph.id);
+    const namedSet = new Set(named);
+    const downstream = taskIds ? [...this.graph.downstreamOf(named)].filter((d) => !namedSet.has(d)).sort((a, b) => a - b) : [];
+    const targets = [...named, ...downstream];
+    const before = new Map(targets.map((id) => [id, this.nodes[id].status]));
+
+    // 1. Flags first, synchronously: every later step check sees them.
+    const flagged: number[] = [];
+    for (const id of targets) {
+      const n = this.nodes[id];
+      if (isTerminal(n.status) || n.cancelRequested) continue;
+      n.cancelRequested = true;
+      n.cancelReason = reason ?? (namedSet.has(id) ? null : `upstream task was cancelled`);
+      n.cancelSource = source;
+      flagged.push(id);
+    }
+    // 2. On disk before we report anything.
+    if (flagged.length) this.host.persistDurable({ t: 'cancel', nodeIds: flagged, reason, source }, this);
+
+    // 3. Act on each task at once.
+    const waits: Promise<void>[] = [];
+    const jobs = new Set<JobState>();
+    for (const id of flagged) {
+      const n = this.nodes[id];
+      if (n.status === Status.NEW_OBJECT && !n.job) {
+        this.terminal(n, Status.CANCELLED, null, { outcome: 'aborted_before_start', detail: null });
+        continue;
+      }
+      if (n.sub) {
+        n.status = Status.CANCELLING;
+        this.changed(n, { status: n.status, cancelRequested: true, cancelReason: n.cancelReason, cancelSource: source });
+        waits.push(n.sub.cancel(null, reason, source).then(() => undefined));
+        waits.push(n.settled);
+        continue;
+      }
+      if (n.job) jobs.add(n.job);
+    }
+    for (const job of jobs) {
+      // Cancelling one member of a packed job cancels the job and every unfinished member.
+      for (const id of job.nodeIds) {
+        const m = this.nodes[id];
+        if (isTerminal(m.status)) continue;
+        if (!m.cancelRequested) {
+          m.cancelRequested = true;
+          m.cancelReason = reason ?? `packed with cancelled task ${[...namedSet].find((x) => job.nodeIds.includes(x)) ?? ''}`.trim();
+          m.cancelSource = source;
+          if (!targets.includes(id)) targets.push(id), before.set(id, m.status);
+        }
+        m.status = Status.CANCELLING;
+        this.changed(m, { status: m.status, cancelRequested: true, cancelReason: m.cancelReason, cancelSource: source });
+        waits.push(m.settled);
+      }
+      job.abort.abort(new TaskCancelledError('Cancel requested.'));
+      if (job.handleJson) void this.killJob(job);
+      waits.push(this.forceFinishAfterKill(job));
+    }
+    this.finishIfDone();
+    await Promise.all(waits);
+
+    return targets.map((id) => {
+      const n = this.nodes[id];
+      const statusBefore = before.get(id)!;
+      const outcome: CancelOutcome = isTerminal(statusBefore) || n.status === Status.COMPLETED || n.status === Status.FAILED
+        ? 'already_finished'
+        : n.cancelOutcome ?? 'aborted_before_start';
+      return {
+        nodeId: id,
+        name: n.graph.name,
+        outcome,
+        statusBefore,
+        statusAfter: n.status,
+        downstreamOf: namedSet.has(id) ? null : n.graph.dependsOn.filter((u) => targets.includes(u)),
+        detail: outcome === 'already_finished' && isTerminal(statusBefore) ? `status ${statusBefore} kept` : n.cancelDetail,
+      };
+    });
+  }
+
+  /** Stop a job through its executor, once, with the handle as stored. */
+  killJob(job: JobState): Promise<KillResult> {
+    job.killing ??= (async (): Promise<KillResult> => {
+      const executor = job.executor!;
+      const head = this.nodes[job.nodeIds[0]];
+      const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: job.nodeIds[0], nodeIds: job.nodeIds, name: head.graph.name };
+      // The handle goes through its stored (JSON) form, as it would for a cancel from another process.
+      const handle = JSON.parse(head.jobHandle ?? job.handleJson!) as JobHandle;
+      let result: KillResult;
+      try {
+        const ok = await executor.cancel(metadata, handle);
+        result = ok ? { confirmed: true, detail: null } : { confirmed: false, detail: `the ${executor.type} executor could not confirm that the job stopped` };
+      } catch (e) {
+        result = { confirmed: false, detail: `the ${executor.type} executor failed to cancel the job: ${(e as Error).message}` };
+      }
+      (job as any).killResult = result;
+      return result;
+    })();
+    return job.killing;
+  }
+
+  /**
+   * After a kill, the executor's `execute` normally rejects at once. If it
+   * does not (a backend that cannot be reached, an inline task that ignores
+   * its signal), stop waiting: the tasks end CANCELLED with an unconfirmed
+   * outcome, and anything the job returns later is ignored.
+   */
+  private async forceFinishAfterKill(job: JobState): Promise<void> {
+    const timeout = this.host.cancelConfirmTimeoutMs;
+    const settledAll = Promise.all(job.nodeIds.map((id) => this.nodes[id].settled));
+    const timers: NodeJS.Timeout[] = [];
+    const after = (ms: number) => new Promise<void>((r) => timers.push(setTimeout(r, ms)));
+    const killDone = (async () => {
+      // No handle yet: the executor is between steps and will stop at its next check.
+      while (!job.killing && !job.finished) await Promise.race([settledAll, after(5)]);
+      if (job.killing) await job.killing;
+    })();
+    const outcome = await Promise.race([
+      settledAll.then(() => 'settled' as const),
+      killDone.then(() => after(Math.min(timeout, 5000))).then(() => 'late' as const),
+      after(timeout).then(() => 'timeout' as const),
+    ]);
+    timers.forEach(clearTimeout);
+    if (outcome === 'settled' || job.finished) return;
+    const k = (job as any).killResult as KillResult | undefined;
+    job.finished = true;
+    const detail = k && !k.confirmed ? k.detail : `the task did not stop within ${Math.round(timeout / 1000)} s of the cancel request`;
+    for (const id of job.nodeIds) {
+      const n = this.nodes[id];
+      if (!isTerminal(n.status)) this.terminal(n, Status.CANCELLED, null, { outcome: 'kill_unconfirmed', detail });
+    }
+    this.afterTerminal(job.nodeIds);
+  }
+
+  // ---- views ----------------------------------------------------------------
+
+  nodeView(n: NodeState): NodeView {
+    return {
+      id: n.graph.id,
+      name: n.graph.name,
+      kind: n.graph.kind,
+      status: n.status,
+      executor: n.graph.kind === 'sublattice' ? 'sublattice' : this.host.executorLabel(n.graph),
+      startedAt: iso(n.startedAt),
+      completedAt: iso(n.completedAt),
+      error: n.error,
+      cancelRequested: n.cancelRequested,
+      cancelReason: n.cancelReason,
+      cancelSource: n.cancelSource,
+      cancelOutcome: n.cancelOutcome,
+      cancelDetail: n.cancelDetail,
+      jobHandle: n.jobHandle ? JSON.parse(n.jobHandle) : null,
+      subDispatchId: n.subDispatchId,
+      dependsOn: n.graph.dependsOn,
+    };
+  }
+
+  snapshot(): DispatchSnapshot {
+    return {
+      dispatchId: this.dispatchId,
+      name: this.name,
+      status: this.status,
+      startedAt: iso(this.startedAt),
+      completedAt: iso(this.completedAt),
+      parentDispatchId: this.parent?.run.dispatchId ?? null,
+      nodes: this.nodes.map((n) => this.nodeView(n)),
+      takenAt: new Date().toISOString(),
+    };
+  }
+
+  toResult(): Result {
+    return {
+      dispatchId: this.dispatchId,
+      name: this.name,
+      status: this.status,
+      result: this.status === Status.COMPLETED ? this.result : null,
+      error: this.error,
+      startedAt: this.startedAt,
+      completedAt: this.completedAt,
+      parentDispatchId: this.parent?.run.dispatchId ?? null,
+      nodes: this.nodes.map((n): NodeResult => {
+        const v = this.nodeView(n);
+        return {
+          ...v,
+          startedAt: n.startedAt,
+          completedAt: n.completedAt,
+          output: n.hasOutput ? n.output : undefined,
+          jobHandle: v.jobHandle as JobHandle | null,
+        };
+      }),
+    };
+  }
+
+  // ---- store rows -----------------------------------------------------------
+
+  dispatchRow(): DispatchRow {
+    return {
+      dispatchId: this.dispatchId,
+      name: this.name,
+      status: this.status,
+      startedAt: iso(this.startedAt),
+      completedAt: iso(this.completedAt),
+      parentDispatchId: this.parent?.run.dispatchId ?? null,
+      parentNodeId: this.parent?.nodeId ?? null,
+      ownerPid: process.pid,
+      ownerHost: null,
+      error: this.error,
+      result: this.status === Status.COMPLETED ? encodeValue(this.result) : null,
+      nodeCount: this.nodes.length,
+    };
+  }
+
+  nodeRow(id: number): NodeRow {
+    const n = this.nodes[id];
+    return {
+      nodeId: id,
+      name: n.graph.name,
+      kind: n.graph.kind,
+      status: n.status,
+      executorConfig: n.graph.kind === 'electron' ? this.host.executorConfigJson(n.graph) : null,
+      executorLabel: n.graph.kind === 'electron' ? this.host.executorLabel(n.graph) : 'sublattice',
+      startedAt: iso(n.startedAt),
+      completedAt: iso(n.completedAt),
+      output: n.hasOutput ? encodeValue(n.output) : null,
+      error: n.error,
+      cancelRequested: n.cancelRequested,
+      cancelReason: n.cancelReason,
+      cancelSource: n.cancelSource,
+      cancelOutcome: n.cancelOutcome,
+      cancelDetail: n.cancelDetail,
+      jobHandle: n.jobHandle,
+      subDispatchId: n.subDispatchId,
+      dependsOn: n.graph.dependsOn,
+    };
+  }
+
+  nodeCount(): number {
+    return this.nodes.length;
+  }
+}
+
+/** Values are stored in V8's format; what it cannot hold is stored as absent. */
+export function encodeValue(value: unknown): Uint8Array | null {
+  try {
+    return v8.serialize(value);
+  } catch {
+    return null;
+  }
+}
+
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}

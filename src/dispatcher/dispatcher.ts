@@ -1,0 +1,432 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import * as v8 from 'node:v8';
+import { CtError, ErrorCodes, InvalidInputError } from '../errors';
+import type { Executor, ExecutorConfig, JobHandle, TaskMetadata } from '../executors/executor';
+import { createExecutor } from '../executors/registry';
+import { registerBuiltinExecutors } from '../executors/builtin';
+import { closeSharedWorkerPool } from '../executors/local/worker-pool';
+import type {
+  CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,
+} from '../protocol/messages';
+import { Store } from '../store/store';
+import { ctHome } from '../store/ct-home';
+import type { DispatchRow, NodeRow } from '../store/schema';
+import { processAlive } from '../store/journal';
+import { isLattice, type Lattice } from '../workflow/lattice';
+import { isTerminal, Status } from '../workflow/status';
+import type { GraphNode } from '../workflow/transport-graph';
+import { CancelReport } from './cancel-report';
+import { DispatchRun, type RunHost } from './dispatch-run';
+import { executorTypeOf, isExecutorInstance, validateGraph } from './dispatch-validation';
+import type { DispatcherEventMap, DispatcherEventName, DispatcherListener } from './events';
+import { planJobs } from './task-packing';
+import type { NodeResult, Result } from './result';
+
+export interface CancelOptions {
+  /** Cancel only these tasks (and everything downstream of them). Default: the whole dispatch. */
+  taskIds?: number[];
+  /** Why; stored with each task and shown in the graph. */
+  reason?: string;
+  /** Who asked: `api` (ct.cancel), `comm` (a button in JupyterLab), `external` (another process). */
+  source?: CancelSource;
+}
+
+export interface GetResultOptions {
+  /** false (default): the current state now; true: wait until the dispatch ends; a number: wait at most that many ms. */
+  wait?: boolean | number;
+}
+
+export interface DispatcherOptions {
+  /** Store directory; default `$CT_HOME` or `~/.covalent-ts`. */
+  home?: string;
+  /** How long a cancel waits for an executor to confirm a kill before reporting it unconfirmed. */
+  cancelConfirmTimeoutMs?: number;
+}
+
+/**
+ * Runs dispatches in this process and answers for them: results, live
+ * events, and cancellation. One per process (see `getDispatcher`).
+ */
+export class Dispatcher {
+  private readonly runs = new Map<string, DispatchRun>();
+  private readonly emitter = new EventEmitter();
+  private readonly executors = new Map<string, Executor<any, any>>();
+  private storePromise: Promise<Store> | undefined;
+  private store: Store | undefined;
+  readonly home: string;
+  readonly cancelConfirmTimeoutMs: number;
+  private readonly host: RunHost;
+
+  constructor(options: DispatcherOptions = {}) {
+    registerBuiltinExecutors();
+    this.home = options.home ?? ctHome();
+    this.cancelConfirmTimeoutMs = options.cancelConfirmTimeoutMs ?? 60_000;
+    this.emitter.setMaxListeners(0);
+    this.host = this.makeHost();
+  }
+
+  /** The store, opened on first use. */
+  getStore(): Promise<Store> {
+    this.storePromise ??= Store.open(this.home).then((s) => (this.store = s));
+    this.storePromise.catch(() => (this.storePromise = undefined));
+    return this.storePromise;
+  }
+
+  // ---- dispatch -------------------------------------------------------------
+
+  /** Start a dispatch in the background; resolves with its id once the graph is built and checked. */
+  async dispatch(lattice: Lattice<any>, args: unknown[]): Promise<string> {
+    if (!isLattice(lattice)) {
+      throw new InvalidInputError(
+        ErrorCodes.NOT_A_LATTICE,
+        `ct.dispatch expects a lattice, got ${describe(lattice)}. Wrap the workflow function with ct.lattice(fn) first.`,
+      );
+    }
+    await this.getStore();
+    const run = this.createRun(lattice, args, null);
+    run.start();
+    return run.dispatchId;
+  }
+
+  private createRun(lattice: Lattice<any>, args: unknown[], parent: { run: DispatchRun; nodeId: number } | null): DispatchRun {
+    const graph = lattice.build(args);
+    for (const n of graph.nodes) if (n.kind === 'electron') n.executor ??= lattice.options.executor ?? 'local';
+    validateGraph(graph);
+    const jobs = planJobs(graph.nodes, lattice.options.taskPacking === true, (n) => this.executorKey(n));
+    const run = new DispatchRun(randomUUID(), lattice, graph, jobs, this.host, parent);
+    this.runs.set(run.dispatchId, run);
+    this.store?.touchAll(run.dispatchId, run);
+    this.emit('dispatch-created', { dispatchId: run.dispatchId, parentDispatchId: parent?.run.dispatchId ?? null, name: run.name });
+    this.emit('dispatch-changed', { dispatchId: run.dispatchId, status: run.status, startedAt: run.startedAt.toISOString(), completedAt: null });
+    return run;
+  }
+
+  private makeHost(): RunHost {
+    const self = this;
+    return {
+      get cancelConfirmTimeoutMs() {
+        return self.cancelConfirmTimeoutMs;
+      },
+      executorFor: (node) => this.executorFor(node),
+      executorLabel: (node) => (isExecutorInstance(node.executor) ? node.executor.label() : executorTypeOf(node.executor ?? 'local')),
+      executorConfigJson: (node) => JSON.stringify(this.executorConfig(node)),
+      startSubDispatch: (parent, node, args) => {
+        const run = this.createRun(node.lattice!, args, { run: parent, nodeId: node.id });
+        run.start();
+        return run;
+      },
+      persist: (run, nodeId) => this.store?.touch(run.dispatchId, run, nodeId),
+      persistDurable: (entry, run) => {
+        const at = new Date().toISOString();
+        this.store?.appendDurable(
+          entry.t === 'cancel'
+            ? { t: 'cancel', dispatchId: run.dispatchId, nodeIds: entry.nodeIds, reason: entry.reason, source: entry.source, at }
+            : { t: 'handle', dispatchId: run.dispatchId, nodeIds: entry.nodeIds, handle: entry.handle },
+        );
+      },
+      emitNode: (run, node) => this.emit('node-changed', { dispatchId: run.dispatchId, node }),
+      emitDispatch: (run) =>
+        this.emit('dispatch-changed', {
+          dispatchId: run.dispatchId,
+          status: run.status,
+          startedAt: run.startedAt.toISOString(),
+          completedAt: run.completedAt?.toISOString() ?? null,
+        }),
+      emitOutput: (run, nodeId, stream, text) => this.emit('output', { dispatchId: run.dispatchId, nodeId, stream, text }),
+    };
+  }
+
+  private executorConfig(node: GraphNode): ExecutorConfig {
+    const spec = node.executor ?? 'local';
+    if (isExecutorInstance(spec)) return spec.toConfig();
+    if (typeof spec === 'string') return { type: spec, options: {} };
+    return spec as ExecutorConfig;
+  }
+
+  private executorKey(node: GraphNode): string {
+    return node.kind === 'electron' ? JSON.stringify(this.executorConfig(node)) : `sublattice:${node.id}`;
+  }
+
+  /** The executor instance for a node; created on first use, then shared. */
+  private executorFor(node: GraphNode): Executor<any, any> {
+    const spec = node.executor ?? 'local';
+    if (isExecutorInstance(spec)) return spec;
+    const key = JSON.stringify(this.executorConfig(node));
+    let ex = this.executors.get(key);
+    if (!ex) {
+      ex = createExecutor(this.executorConfig(node));
+      this.executors.set(key, ex);
+    }
+    return ex;
+  }
+
+  // ---- results --------------------------------------------------------------
+
+  async getResult(dispatchId: string, options: GetResultOptions = {}): Promise<Result> {
+    checkDispatchId(dispatchId);
+    const wait = options.wait ?? false;
+    if (typeof wait !== 'boolean' && !(typeof wait === 'number' && wait >= 0 && Number.isFinite(wait))) {
+      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `wait must be true, false, or a timeout in milliseconds (a number >= 0); got ${describe(wait)}.`);
+    }
+    const run = this.runs.get(dispatchId);
+    if (run) {
+      if (wait === true) await run.done;
+      else if (typeof wait === 'number' && wait > 0) await withTimeout(run.done, wait);
+      return run.toResult();
+    }
+    const store = await this.getStore();
+    const deadline = wait === true ? Infinity : typeof wait === 'number' ? Date.now() + wait : 0;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+      const stored = store.readDispatch(dispatchId);
+      if (!stored) throw this.unknownDispatch(dispatchId);
+      const done = isTerminal(stored.dispatch.status) || !isOwnerAlive(stored.dispatch);
+      if (done || Date.now() >= deadline) return resultFromRows(stored.dispatch, stored.nodes);
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+    }
+  }
+
+  /** Graph and node states of a dispatch, for views. */
+  async snapshot(dispatchId: string): Promise<DispatchSnapshot> {
+    checkDispatchId(dispatchId);
+    const run = this.runs.get(dispatchId);
+    if (run) return run.snapshot();
+    const stored = (await this.getStore()).readDispatch(dispatchId);
+    if (!stored) throw this.unknownDispatch(dispatchId);
+    const r = resultFromRows(stored.dispatch, stored.nodes);
+    return {
+      dispatchId: r.dispatchId,
+      name: r.name,
+      status: r.status,
+      startedAt: r.startedAt?.toISOString() ?? null,
+      completedAt: r.completedAt?.toISOString() ?? null,
+      parentDispatchId: r.parentDispatchId,
+      nodes: r.nodes.map(({ output: _o, ...n }) => ({ ...n, startedAt: n.startedAt?.toISOString() ?? null, completedAt: n.completedAt?.toISOString() ?? null })) as NodeView[],
+      takenAt: new Date().toISOString(),
+    };
+  }
+
+  /** Snapshot of a dispatch this process runs (synchronous; undefined if not here). */
+  liveSnapshot(dispatchId: string): DispatchSnapshot | undefined {
+    return this.runs.get(dispatchId)?.snapshot();
+  }
+
+  /** The dispatches this process runs or ran, oldest first. */
+  listDispatches(): DispatchSummary[] {
+    return [...this.runs.values()].map((r) => ({
+      dispatchId: r.dispatchId,
+      name: r.name,
+      status: r.status,
+      startedAt: r.startedAt.toISOString(),
+      completedAt: r.completedAt?.toISOString() ?? null,
+      nodeCount: r.nodes.length,
+      parentDispatchId: r.parent?.run.dispatchId ?? null,
+    }));
+  }
+
+  // ---- cancel ---------------------------------------------------------------
+
+  /**
+   * Cancel a dispatch, or some of its tasks and everything downstream.
+   * Validates everything first (nothing changes on bad input), makes the
+   * request durable, stops each task at the earliest point, and reports per
+   * task what happened.
+   */
+  async cancel(dispatchId: string, options: CancelOptions = {}): Promise<CancelReport> {
+    checkDispatchId(dispatchId);
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.cancel options must be an object like { taskIds: [1, 3], reason: 'too slow' }.`);
+    }
+    const reason = options.reason ?? null;
+    if (reason !== null && typeof reason !== 'string') {
+      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `reason must be a string; got ${describe(reason)}. Nothing was cancelled.`);
+    }
+    const source: CancelSource = options.source ?? 'api';
+    const requestedAt = new Date().toISOString();
+    const run = this.runs.get(dispatchId);
+    if (!run) return this.cancelStored(dispatchId, options, reason, source, requestedAt);
+
+    const taskIds = options.taskIds === undefined ? null : run.validateTaskIds(options.taskIds);
+    const tasks = await run.cancel(taskIds, reason, source);
+    this.recordFinal(run, tasks);
+    return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
+  }
+
+  /** Final states of cancelled tasks go to disk before ct.cancel resolves. */
+  private recordFinal(run: DispatchRun, tasks: CancelTaskReport[]): void {
+    if (!this.store || !tasks.length) return;
+    this.store.appendDurable({
+      t: 'final',
+      dispatchId: run.dispatchId,
+      nodeIds: tasks.map((t) => t.nodeId),
+      statuses: tasks.map((t) => t.statusAfter),
+      outcomes: tasks.map((t) => t.outcome),
+      at: new Date().toISOString(),
+    });
+  }
+
+  /**
+   * A dispatch this process does not run: finished earlier, or orphaned by
+   * a process that died. Jobs still alive are cancelled through their
+   * executors, rebuilt from the stored configuration and job handle.
+   */
+  private async cancelStored(dispatchId: string, options: CancelOptions, reason: string | null, source: CancelSource, requestedAt: string): Promise<CancelReport> {
+    const store = await this.getStore();
+    const stored = store.readDispatch(dispatchId);
+    if (!stored) throw this.unknownDispatch(dispatchId);
+    const ids = stored.nodes.map((n) => n.nodeId);
+    let taskIds: number[] | null = null;
+    if (options.taskIds !== undefined) {
+      const bad = Array.isArray(options.taskIds) ? options.taskIds.filter((t) => !ids.includes(t as number)) : [options.taskIds];
+      if (!Array.isArray(options.taskIds) || options.taskIds.length === 0 || bad.length) {
+        throw new InvalidInputError(
+          ErrorCodes.UNKNOWN_TASK,
+          `Dispatch ${dispatchId} has no task${bad.length > 1 ? 's' : ''} ${bad.map((b) => JSON.stringify(b)).join(', ')}; its task ids are 0..${ids.length - 1}. Nothing was cancelled.`,
+        );
+      }
+      taskIds = [...new Set(options.taskIds)];
+    }
+    if (!isTerminal(stored.dispatch.status) && isOwnerAlive(stored.dispatch) && stored.dispatch.ownerPid !== process.pid) {
+      throw new CtError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `Dispatch ${dispatchId} is running in another process (pid ${stored.dispatch.ownerPid}). Cancel it from there ` +
+          `(the notebook that dispatched it, or its graph's cancel buttons).`,
+      );
+    }
+    const wanted = new Set(taskIds ?? ids);
+    const tasks: CancelTaskReport[] = [];
+    for (const n of stored.nodes) {
+      if (!wanted.has(n.nodeId)) continue;
+      const statusBefore = n.status as StatusName;
+      if (isTerminal(statusBefore)) {
+        tasks.push({ nodeId: n.nodeId, name: n.name, outcome: 'already_finished', statusBefore, statusAfter: statusBefore, downstreamOf: null, detail: `status ${statusBefore} kept` });
+        continue;
+      }
+      // Orphaned by a dead process: stop its job if one exists.
+      let outcome: CancelTaskReport['outcome'] = 'aborted_before_start';
+      let detail: string | null = `the dispatching process (pid ${stored.dispatch.ownerPid}) is gone`;
+      if (n.jobHandle && n.executorConfig) {
+        try {
+          const ex = createExecutor(JSON.parse(n.executorConfig));
+          const meta: TaskMetadata = { dispatchId, nodeId: n.nodeId, nodeIds: [n.nodeId], name: n.name };
+          const ok = await ex.cancel(meta, JSON.parse(n.jobHandle) as JobHandle);
+          outcome = ok ? 'killed' : 'kill_unconfirmed';
+          if (!ok) detail = `the ${ex.type} executor could not confirm that the job stopped`;
+        } catch (e) {
+          outcome = 'kill_unconfirmed';
+          detail = (e as Error).message;
+        }
+      }
+      tasks.push({ nodeId: n.nodeId, name: n.name, outcome, statusBefore, statusAfter: Status.CANCELLED, downstreamOf: null, detail });
+    }
+    const changed = tasks.filter((t) => t.statusBefore !== t.statusAfter);
+    if (changed.length) {
+      store.appendDurable({ t: 'cancel', dispatchId, nodeIds: changed.map((t) => t.nodeId), reason, source, at: requestedAt });
+      store.appendDurable({ t: 'final', dispatchId, nodeIds: changed.map((t) => t.nodeId), statuses: changed.map(() => Status.CANCELLED), outcomes: changed.map((t) => t.outcome), at: new Date().toISOString() });
+    }
+    return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
+  }
+
+  private unknownDispatch(dispatchId: string): CtError {
+    return new InvalidInputError(
+      ErrorCodes.UNKNOWN_DISPATCH,
+      `No dispatch with id "${dispatchId}" in this process or in the store at ${this.home}. ` +
+        `Check the id (ct.getDispatcher().listDispatches() lists this process's dispatches), or set CT_HOME to the store it was dispatched with.`,
+      { details: { dispatchId } },
+    );
+  }
+
+  // ---- events ---------------------------------------------------------------
+
+  on<K extends DispatcherEventName>(event: K, listener: DispatcherListener<K>): this {
+    this.emitter.on(event, listener);
+    return this;
+  }
+  off<K extends DispatcherEventName>(event: K, listener: DispatcherListener<K>): this {
+    this.emitter.off(event, listener);
+    return this;
+  }
+  private emit<K extends DispatcherEventName>(event: K, payload: DispatcherEventMap[K]): void {
+    if (this.emitter.listenerCount(event)) this.emitter.emit(event, payload);
+  }
+
+  /** Wait for running dispatches to be written, stop workers, release executors. */
+  async close(): Promise<void> {
+    if (this.store) await this.store.close();
+    await closeSharedWorkerPool();
+    await Promise.all([...this.executors.values()].map((e) => e.close().catch(() => undefined)));
+  }
+
+  /** Write pending store changes now. */
+  async flush(): Promise<void> {
+    if (this.store) await this.store.flush();
+  }
+}
+
+function checkDispatchId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !id) {
+    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `A dispatch id must be a non-empty string (what ct.dispatch returned); got ${describe(id)}.`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'function') return `a function${v.name ? ` (${v.name})` : ''}`;
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function isOwnerAlive(d: DispatchRow): boolean {
+  return d.ownerPid === process.pid || (d.ownerPid !== null && processAlive(d.ownerPid));
+}
+
+async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
+}
+
+function decode(bytes: Uint8Array | null): unknown {
+  if (!bytes) return undefined;
+  try {
+    return v8.deserialize(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Result rebuilt from stored rows (a dispatch of an earlier or another process). */
+export function resultFromRows(d: DispatchRow, rows: NodeRow[]): Result {
+  const date = (s: string | null) => (s ? new Date(s) : null);
+  // A dispatch whose process died before it ended can never end: say so.
+  const orphaned = !isTerminal(d.status) && !isOwnerAlive(d);
+  return {
+    dispatchId: d.dispatchId,
+    name: d.name,
+    status: d.status as StatusName,
+    result: d.status === Status.COMPLETED ? decode(d.result) : null,
+    error: orphaned ? `The process that ran this dispatch (pid ${d.ownerPid}) exited before it finished.` : d.error,
+    startedAt: date(d.startedAt),
+    completedAt: date(d.completedAt),
+    parentDispatchId: d.parentDispatchId,
+    nodes: rows.map((n): NodeResult => ({
+      id: n.nodeId,
+      name: n.name,
+      kind: n.kind as NodeResult['kind'],
+      status: n.status as StatusName,
+      executor: n.executorLabel ?? '',
+      startedAt: date(n.startedAt),
+      completedAt: date(n.completedAt),
+      output: n.status === Status.COMPLETED ? decode(n.output) : undefined,
+      error: n.error,
+      cancelRequested: n.cancelRequested,
+      cancelReason: n.cancelReason,
+      cancelSource: n.cancelSource as CancelSource | null,
+      cancelOutcome: n.cancelOutcome as NodeResult['cancelOutcome'],
+      cancelDetail: n.cancelDetail,
+      jobHandle: n.jobHandle ? JSON.parse(n.jobHandle) : null,
+      subDispatchId: n.subDispatchId,
+      dependsOn: n.dependsOn,
+    })),
+  };
+}

@@ -1,0 +1,90 @@
+import { ErrorCodes, InvalidInputError } from '../errors';
+import { taskContextStorage, type TaskContext } from '../executors/runner/run-payload';
+import { isLattice, type Lattice } from '../workflow/lattice';
+import type { CancelReport } from './cancel-report';
+import { getDisplayHook } from './display-hook';
+import { Dispatcher, type CancelOptions, type GetResultOptions } from './dispatcher';
+import type { Result } from './result';
+
+const DISPATCHER_KEY = Symbol.for('covalent-ts.dispatcher');
+
+/**
+ * The process-wide dispatcher. Kept on globalThis so the kernel's copy of
+ * the library and a notebook cell's copy share one dispatcher, one store and
+ * one worker pool.
+ */
+export function getDispatcher(): Dispatcher {
+  const g = globalThis as any;
+  g[DISPATCHER_KEY] ??= new Dispatcher();
+  return g[DISPATCHER_KEY];
+}
+
+/** Close the process-wide dispatcher (flush the store, stop workers); the next call makes a new one. */
+export async function shutdown(): Promise<void> {
+  const g = globalThis as any;
+  const d: Dispatcher | undefined = g[DISPATCHER_KEY];
+  g[DISPATCHER_KEY] = undefined;
+  await d?.close();
+}
+
+type AnyFn = (...args: any[]) => any;
+
+/**
+ * `ct.dispatch(workflow)(...args)` starts the workflow in the background and
+ * resolves with its dispatch id as soon as the graph is built and checked.
+ */
+export function dispatch<F extends AnyFn>(lattice: Lattice<F>): (...args: Parameters<F>) => Promise<string> {
+  return async (...args: Parameters<F>) => {
+    const id = await getDispatcher().dispatch(lattice, args);
+    getDisplayHook()?.onDispatch(id);
+    return id;
+  };
+}
+
+/** `ct.dispatchSync(workflow)(...args)`: dispatch and wait for the final result. */
+export function dispatchSync<F extends AnyFn>(lattice: Lattice<F>): (...args: Parameters<F>) => Promise<Result<ReturnType<F>>> {
+  return async (...args: Parameters<F>) => {
+    const id = await dispatch(lattice)(...args);
+    return (await getDispatcher().getResult(id, { wait: true })) as Result<ReturnType<F>>;
+  };
+}
+
+/** A dispatch's state; with `{ wait: true }` (or a timeout in ms) once it has ended. */
+export function getResult<T = unknown>(dispatchId: string, options?: GetResultOptions): Promise<Result<T>> {
+  return getDispatcher().getResult(dispatchId, options) as Promise<Result<T>>;
+}
+
+/**
+ * Cancel a whole dispatch, or `{ taskIds }` and everything downstream of
+ * them. Resolves with a report of what happened to each task.
+ */
+export function cancel(dispatchId: string, options?: CancelOptions): Promise<CancelReport> {
+  return getDispatcher().cancel(dispatchId, { ...options, source: options?.source ?? 'api' });
+}
+
+/** Inside a running task: its ids and an AbortSignal that fires on cancel. */
+export function taskContext(): TaskContext {
+  const ctx = taskContextStorage().getStore();
+  if (!ctx) {
+    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.taskContext() is only available inside a running task (an electron's function).`);
+  }
+  return ctx;
+}
+
+/** Show a dispatch's live graph in the current notebook cell (a text summary outside Jupyter). */
+export function show(dispatchId: string): void {
+  const hook = getDisplayHook();
+  if (hook) {
+    hook.show(dispatchId);
+    return;
+  }
+  const snap = getDispatcher().liveSnapshot(dispatchId);
+  if (!snap) {
+    console.log(`Dispatch ${dispatchId}: not running in this process (use ct.getResult).`);
+    return;
+  }
+  console.log(`Dispatch ${snap.dispatchId} (${snap.name}): ${snap.status}`);
+  for (const n of snap.nodes) console.log(`  [${n.id}] ${n.name} ${n.status}${n.dependsOn.length ? ` <- ${n.dependsOn.join(', ')}` : ''}`);
+}
+
+export { isLattice };

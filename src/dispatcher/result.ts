@@ -1,0 +1,41 @@
+import type { CancelOutcome, CancelSource, NodeKind, StatusName } from '../protocol/messages';
+import type { JobHandle } from '../executors/executor';
+
+/** One task of a dispatch, as `ct.getResult` reports it. */
+export interface NodeResult {
+  /** The id users pass in `taskIds` and see in the graph. */
+  id: number;
+  name: string;
+  kind: NodeKind;
+  status: StatusName;
+  /** Executor label, e.g. `local`. */
+  executor: string;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  /** The task's output once COMPLETED, else undefined. */
+  output: unknown;
+  error: string | null;
+  cancelRequested: boolean;
+  cancelReason: string | null;
+  cancelSource: CancelSource | null;
+  cancelOutcome: CancelOutcome | null;
+  cancelDetail: string | null;
+  jobHandle: JobHandle | null;
+  /** For a sublattice node: the dispatch id of its expansion. */
+  subDispatchId: string | null;
+  dependsOn: number[];
+}
+
+/** A dispatch's state: final once `status` is COMPLETED, FAILED or CANCELLED. */
+export interface Result<T = unknown> {
+  dispatchId: string;
+  name: string;
+  status: StatusName;
+  /** The lattice's return value with task outputs filled in (COMPLETED only). */
+  result: T | null;
+  error: string | null;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  parentDispatchId: string | null;
+  nodes: NodeResult[];
+}

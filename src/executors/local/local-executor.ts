@@ -1,0 +1,64 @@
+import { Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
+import type { TaskOutput, TaskPayload } from '../task-payload';
+import { sharedWorkerPool } from './worker-pool';
+
+export interface LocalExecutorOptions {
+  /** Seconds between SIGTERM and SIGKILL when a running task is cancelled. */
+  killGraceSeconds?: number;
+}
+
+/**
+ * Runs tasks in a pool of local worker processes (one task per worker at a
+ * time). A running task is cancelled by killing its worker's whole process
+ * group; the pool replaces the worker.
+ */
+export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
+  readonly type = 'local';
+  // A worker pid means nothing after this process dies (workers die with it).
+  override readonly durableJobHandles = false;
+  private readonly graceMs: number;
+
+  constructor(private readonly options: LocalExecutorOptions = {}) {
+    super();
+    this.graceMs = Math.max(0, (options.killGraceSeconds ?? 2) * 1000);
+  }
+
+  protected publicOptions(): Record<string, unknown> {
+    return this.options.killGraceSeconds === undefined ? {} : { killGraceSeconds: this.options.killGraceSeconds };
+  }
+
+  protected run(payload: TaskPayload, ctx: ExecutionContext): Promise<TaskOutput> {
+    const pool = sharedWorkerPool();
+    const key = jobKey(ctx.metadata);
+    return new Promise<TaskOutput>((resolve, reject) => {
+      const onAbort = () => pool.dequeue(key);
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      const settle = <T>(fn: (v: T) => void) => (v: T) => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        fn(v);
+      };
+      pool.submit({
+        key,
+        dispatchId: ctx.metadata.dispatchId,
+        payload,
+        onStart: (pid) => {
+          // A cancel that raced the start is caught inside setJobHandle, which kills the worker.
+          ctx.setJobHandle({ kind: 'local-worker', pid, pgid: pid, key }).catch(() => undefined);
+        },
+        onOutput: (stream, text) => ctx.log(stream, text),
+        resolve: settle(resolve),
+        reject: settle(reject),
+      });
+    });
+  }
+
+  async cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<boolean> {
+    const pid = Number(jobHandle.pid);
+    const key = typeof jobHandle.key === 'string' ? jobHandle.key : jobKey(taskMetadata);
+    return sharedWorkerPool().kill(key, pid, this.graceMs);
+  }
+}
+
+function jobKey(m: TaskMetadata): string {
+  return `${m.dispatchId}:${m.nodeIds.join(',')}`;
+}

@@ -1,0 +1,259 @@
+/**
+ * SSHExecutor: runs a task on a remote host over SSH.
+ *
+ * serialize -> upload (SFTP into a per-task directory, runner cached by
+ * content hash) -> run (start detached in its own session, store the handle
+ * {host, port, username, pgid, remoteDir} at once, poll without blocking) ->
+ * fetch (result, stdout, stderr) -> cleanup (remove the directory, also after
+ * a cancel). `cancel` TERMs then KILLs the task's process group from a fresh
+ * exec and confirms nothing is left.
+ */
+import { randomBytes } from 'node:crypto';
+import { ErrorCodes, ExecutorError, InvalidInputError } from '../../errors';
+import { cancelledAt, Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
+import type { TaskOutput, TaskPayload } from '../task-payload';
+import { encodePayload } from '../runner/payload-codec';
+import { Backoff, sleepUnlessAborted } from '../remote/backoff';
+import { isEnvName } from '../remote/shell-quote';
+import {
+  ensureRunner,
+  newTaskDir,
+  readTaskFiles,
+  removeTaskDir,
+  resolveWorkDir,
+  stageTask,
+  taskOutputFrom,
+  type TaskFilesRead,
+} from '../remote/task-staging';
+import { sshPool } from './connection-pool';
+import { provideSSHCredentials } from './credentials';
+import { killScript, launchScript, statusScript } from './remote-process';
+import { SSHHost } from './ssh-host';
+import { positiveInt, publicSSHOptions, resolveSSHOptions, type ResolvedSSHOptions, type SSHConnectionOptions } from './ssh-options';
+
+export interface SSHExecutorOptions extends SSHConnectionOptions {
+  /** Where tasks are staged on the remote host (`~/` or relative = under the home directory). Default `~/.covalent-ts`. */
+  remoteWorkDir?: string;
+  /** Node.js (20 or later) on the remote host. Default `node` (found on the login's PATH). */
+  nodePath?: string;
+  /** Environment variables for the task. Stored with the configuration: put no secrets here. */
+  env?: Record<string, string>;
+  /** First poll interval while waiting for the task (default 200 ms); grows to `maxPollIntervalMs`. */
+  pollIntervalMs?: number;
+  /** Longest poll interval (default 2000 ms). */
+  maxPollIntervalMs?: number;
+  /** How long a cancelled task gets after SIGTERM before SIGKILL (default 3000 ms). */
+  cancelGraceMs?: number;
+  /** How long to keep retrying when the connection drops while a task runs (default 300000 ms). */
+  reconnectForMs?: number;
+  /** Remove the remote task directory afterwards (default true). */
+  cleanup?: boolean;
+}
+
+export interface SSHJobHandle extends JobHandle {
+  host: string;
+  port: number;
+  username: string;
+  pgid: number;
+  remoteDir: string;
+}
+
+interface Prepared {
+  payload: TaskPayload;
+  host: SSHHost;
+  token: string;
+  workDir?: string;
+  runnerDir?: string;
+  taskDir?: string;
+}
+
+interface Job {
+  handle: SSHJobHandle;
+  files: TaskFilesRead;
+}
+
+function fail(message: string): never {
+  throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, message);
+}
+
+export class SSHExecutor extends Executor<Prepared, Job> {
+  readonly type = 'ssh';
+  readonly ssh: ResolvedSSHOptions;
+  readonly remoteWorkDir: string;
+  readonly nodePath: string;
+  readonly env: Record<string, string>;
+  readonly pollIntervalMs: number;
+  readonly maxPollIntervalMs: number;
+  readonly cancelGraceMs: number;
+  readonly reconnectForMs: number;
+  readonly cleanupRemote: boolean;
+
+  constructor(options: SSHExecutorOptions) {
+    super();
+    const where = 'SSHExecutor options';
+    this.ssh = resolveSSHOptions(options, where);
+    const o = options as unknown as Record<string, unknown>;
+    const text = (key: string, dflt: string) => {
+      const v = o[key];
+      if (v === undefined || v === null) return dflt;
+      if (typeof v !== 'string' || v === '' || /[\0\n\r]/.test(v)) fail(`${where}: "${key}" must be a non-empty single-line string.`);
+      return v;
+    };
+    this.remoteWorkDir = text('remoteWorkDir', '~/.covalent-ts');
+    this.nodePath = text('nodePath', 'node');
+    this.env = {};
+    if (options.env !== undefined && options.env !== null) {
+      if (typeof options.env !== 'object') fail(`${where}: "env" must be an object of strings.`);
+      for (const [k, v] of Object.entries(options.env)) {
+        if (!isEnvName(k)) fail(`${where}: env name ${JSON.stringify(k)} is not a valid variable name.`);
+        if (typeof v !== 'string' || v.includes('\0')) fail(`${where}: env "${k}" must be a string.`);
+        this.env[k] = v;
+      }
+    }
+    this.pollIntervalMs = positiveInt(o, 'pollIntervalMs', where, 200);
+    this.maxPollIntervalMs = Math.max(this.pollIntervalMs, positiveInt(o, 'maxPollIntervalMs', where, 2000));
+    this.cancelGraceMs = o.cancelGraceMs === 0 ? 0 : positiveInt(o, 'cancelGraceMs', where, 3000);
+    this.reconnectForMs = positiveInt(o, 'reconnectForMs', where, 300000);
+    if (o.cleanup !== undefined && typeof o.cleanup !== 'boolean') fail(`${where}: "cleanup" must be true or false.`);
+    this.cleanupRemote = o.cleanup !== false;
+    // Secrets stay in memory, where executors rebuilt from the stored configuration find them.
+    if (this.ssh.privateKey || this.ssh.passphrase) {
+      provideSSHCredentials(this.ssh, { privateKey: this.ssh.privateKey, passphrase: this.ssh.passphrase });
+    }
+  }
+
+  protected publicOptions(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...publicSSHOptions(this.ssh), remoteWorkDir: this.remoteWorkDir, nodePath: this.nodePath };
+    if (Object.keys(this.env).length > 0) out.env = { ...this.env };
+    if (this.pollIntervalMs !== 200) out.pollIntervalMs = this.pollIntervalMs;
+    if (this.maxPollIntervalMs !== 2000) out.maxPollIntervalMs = this.maxPollIntervalMs;
+    if (this.cancelGraceMs !== 3000) out.cancelGraceMs = this.cancelGraceMs;
+    if (this.reconnectForMs !== 300000) out.reconnectForMs = this.reconnectForMs;
+    if (!this.cleanupRemote) out.cleanup = false;
+    return out;
+  }
+
+  label(): string {
+    return `ssh(${this.ssh.username}@${this.ssh.host})`;
+  }
+
+  protected async serialize(payload: TaskPayload): Promise<Prepared> {
+    encodePayload(payload); // fail now, before anything remote happens, if it cannot travel
+    const token = randomBytes(6).toString('hex');
+    return { payload, token, host: new SSHHost(this.ssh, token) };
+  }
+
+  protected async upload(p: Prepared, ctx: ExecutionContext): Promise<void> {
+    p.workDir = await resolveWorkDir(p.host, this.remoteWorkDir);
+    p.runnerDir = await ensureRunner(p.host, p.workDir);
+    ctx.checkCancelled('upload');
+    p.taskDir = newTaskDir(p.workDir, ctx.metadata);
+    await stageTask(p.host, p.taskDir, p.payload, ctx.metadata);
+  }
+
+  protected async run(p: Prepared, ctx: ExecutionContext): Promise<Job> {
+    const taskDir = p.taskDir!;
+    await p.host.connection();
+    ctx.checkCancelled('run');
+    const started = await p.host.exec(launchScript({ taskDir, runnerDir: p.runnerDir!, nodePath: this.nodePath, env: this.env }));
+    const pgid = Number.parseInt(started.stdout.trim(), 10);
+    if (started.code !== 0 || !Number.isInteger(pgid) || pgid <= 1) {
+      throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not start the task on ${p.host.describe()} (exit ${started.code}): ${started.stderr.trim() || started.stdout.trim()}`);
+    }
+    const handle: SSHJobHandle = { host: this.ssh.host, port: this.ssh.port, username: this.ssh.username, pgid, remoteDir: taskDir };
+    await ctx.setJobHandle(handle);
+    return { handle, files: await this.waitForExit(p.host, handle, ctx) };
+  }
+
+  private async waitForExit(host: SSHHost, handle: SSHJobHandle, ctx: ExecutionContext): Promise<TaskFilesRead> {
+    const backoff = new Backoff(this.pollIntervalMs, this.maxPollIntervalMs);
+    let failingSince: number | undefined;
+    let sawCancel = false;
+    for (;;) {
+      if (ctx.isCancelRequested() && !sawCancel) {
+        sawCancel = true; // the dispatcher is killing the job: watch closely
+        backoff.reset();
+      }
+      let state: string | undefined;
+      try {
+        const r = await host.exec(statusScript({ taskDir: handle.remoteDir, pgid: handle.pgid }), { timeoutMs: 60000 });
+        state = r.stdout.trim();
+        failingSince = undefined;
+        if (r.code !== 0 || !['DONE', 'RUNNING', 'GONE'].includes(state)) {
+          throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Unexpected answer while watching the task on ${host.describe()}: ${r.stderr.trim() || state}`);
+        }
+      } catch (e) {
+        if (e instanceof ExecutorError && e.code === ErrorCodes.EXECUTOR_FAILED) throw e;
+        // Connection trouble: the task runs on regardless; keep trying for a while.
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > this.reconnectForMs) {
+          throw new ExecutorError(ErrorCodes.CONNECTION_FAILED, `Lost contact with ${host.describe()} for ${this.reconnectForMs} ms while task pgid ${handle.pgid} ran; it may still be running there.`, { cause: e });
+        }
+      }
+      if (state === 'DONE') return readTaskFiles(host, handle.remoteDir);
+      if (state === 'GONE') {
+        if (ctx.isCancelRequested()) throw cancelledAt('run', ctx.metadata);
+        const files = await readTaskFiles(host, handle.remoteDir);
+        if (files.exitCode !== undefined) return files;
+        throw new ExecutorError(
+          ErrorCodes.EXECUTOR_FAILED,
+          `The task's processes on ${host.describe()} ended without writing an exit code: they were killed outside covalent-ts (or the host rebooted).`,
+          { details: { ...handle, stderr: files.stderr } },
+        );
+      }
+      await sleepUnlessAborted(backoff.next(), sawCancel ? undefined : ctx.signal);
+    }
+  }
+
+  protected async fetch(job: Job, _p: Prepared, ctx: ExecutionContext): Promise<TaskOutput> {
+    const output = taskOutputFrom(job.files, this.label());
+    if (output.stdout) ctx.log('stdout', output.stdout);
+    if (output.stderr) ctx.log('stderr', output.stderr);
+    return output;
+  }
+
+  protected async cleanup(p: Prepared, _ctx: ExecutionContext): Promise<void> {
+    try {
+      if (this.cleanupRemote && p.workDir && p.taskDir) await removeTaskDir(p.host, p.workDir, p.taskDir);
+    } finally {
+      await sshPool().release(this.ssh, p.token);
+    }
+  }
+
+  async cancel(_meta: TaskMetadata, jobHandle: JobHandle): Promise<boolean> {
+    const h = jobHandle as Partial<SSHJobHandle>;
+    if (typeof h.pgid !== 'number' || typeof h.remoteDir !== 'string' || typeof h.host !== 'string' || typeof h.username !== 'string') {
+      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `Not an SSH job handle: ${JSON.stringify(jobHandle)}.`);
+    }
+    const login = { ...this.ssh, host: h.host, port: typeof h.port === 'number' ? h.port : this.ssh.port, username: h.username };
+    const host = new SSHHost(login, `cancel-${randomBytes(4).toString('hex')}`);
+    const script = killScript({ taskDir: h.remoteDir, pgid: h.pgid, graceMs: this.cancelGraceMs, timeoutMs: this.cancelGraceMs + 20000 });
+    try {
+      let result;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await host.exec(script, { timeoutMs: this.cancelGraceMs + 60000 });
+          break;
+        } catch (e) {
+          if (attempt >= 3 || !(e instanceof ExecutorError) || e.code !== ErrorCodes.CONNECTION_FAILED) throw e;
+          await sleepUnlessAborted(500 * attempt);
+        }
+      }
+      const answer = result.stdout.trim();
+      if (result.code === 0 && answer === 'GONE') {
+        if (this.cleanupRemote) {
+          const workDir = await resolveWorkDir(host, this.remoteWorkDir);
+          await removeTaskDir(host, workDir, h.remoteDir).catch(() => undefined);
+        }
+        return true;
+      }
+      throw new ExecutorError(
+        ErrorCodes.EXECUTOR_FAILED,
+        `Could not confirm that task pgid ${h.pgid} on ${host.describe()} stopped: ${answer || result.stderr.trim()}`,
+        { details: { ...h } },
+      );
+    } finally {
+      await sshPool().release(login, host.token!);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/** A host reached over a pooled SSH connection, as a RemoteHost. */
+import type { SFTPWrapper } from 'ssh2';
+import { ErrorCodes, ExecutorError } from '../../errors';
+import type { ExecResult, RemoteHost } from '../remote/remote-host';
+import { shq, shScript } from '../remote/shell-quote';
+import { sshPool, type SSHConnection } from './connection-pool';
+import { loginKey, type ResolvedSSHOptions } from './ssh-options';
+
+const SFTP_NO_SUCH_FILE = 2;
+
+export class SSHHost implements RemoteHost {
+  private home: string | undefined;
+
+  /** `token` scopes a private connection when `reuseConnection` is false. */
+  constructor(
+    readonly options: ResolvedSSHOptions,
+    readonly token?: string,
+  ) {}
+
+  describe(): string {
+    return loginKey(this.options);
+  }
+
+  connection(): Promise<SSHConnection> {
+    return sshPool().get(this.options, this.token);
+  }
+
+  async exec(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const c = await this.connection();
+    return c.exec(shScript(script), options);
+  }
+
+  private async sftp(): Promise<SFTPWrapper> {
+    return (await this.connection()).sftp();
+  }
+
+  async homeDir(): Promise<string> {
+    if (this.home) return this.home;
+    const sftp = await this.sftp();
+    this.home = await new Promise<string>((resolve, reject) => sftp.realpath('.', (err, p) => (err ? reject(err) : resolve(p))));
+    return this.home;
+  }
+
+  async writeFile(path: string, data: Buffer | string, mode = 0o600): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(path, data, { mode }, (err) => (err ? reject(this.ioError('write', path, err)) : resolve())),
+    );
+  }
+
+  async readFile(path: string): Promise<Buffer | undefined> {
+    const sftp = await this.sftp();
+    return new Promise<Buffer | undefined>((resolve, reject) =>
+      sftp.readFile(path, (err: any, data: Buffer) => {
+        if (err) return err.code === SFTP_NO_SUCH_FILE ? resolve(undefined) : reject(this.ioError('read', path, err));
+        resolve(data);
+      }),
+    );
+  }
+
+  async exists(path: string): Promise<boolean> {
+    const sftp = await this.sftp();
+    return new Promise<boolean>((resolve, reject) =>
+      sftp.stat(path, (err: any) => {
+        if (!err) return resolve(true);
+        if (err.code === SFTP_NO_SUCH_FILE) return resolve(false);
+        reject(this.ioError('stat', path, err));
+      }),
+    );
+  }
+
+  async mkdirp(path: string): Promise<void> {
+    const r = await this.exec(`umask 077 && mkdir -p -- ${shq(path)}`);
+    if (r.code !== 0) throw this.ioError('create directory', path, new Error(r.stderr.trim()));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) => sftp.rename(from, to, (err) => (err ? reject(this.ioError('rename', from, err)) : resolve())));
+  }
+
+  private ioError(op: string, path: string, cause: Error): ExecutorError {
+    return new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not ${op} ${path} on ${this.describe()}: ${cause.message}`, { cause });
+  }
+}

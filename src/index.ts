@@ -1,0 +1,45 @@
+/**
+ * covalent-ts: workflows of tasks (electrons) in workflows (lattices),
+ * dispatched to executors, with cancellation you can trust.
+ *
+ *   import * as ct from 'covalent-ts';
+ *   const add = ct.electron((a: number, b: number) => a + b);
+ *   const wf = ct.lattice((x: number) => add(x, 1));
+ *   const id = await ct.dispatch(wf)(1);
+ *   await ct.cancel(id);
+ */
+export { electron, type Electron, type ElectronOptions } from './workflow/electron';
+export { lattice, isLattice, type Lattice, type LatticeOptions } from './workflow/lattice';
+export { Status, isTerminal } from './workflow/status';
+export type { ExecutorSpec } from './workflow/transport-graph';
+
+export {
+  dispatch, dispatchSync, getResult, cancel, taskContext, show, getDispatcher, shutdown,
+} from './dispatcher/public-api';
+export { Dispatcher, type CancelOptions, type GetResultOptions, type DispatcherOptions } from './dispatcher/dispatcher';
+export { CancelReport } from './dispatcher/cancel-report';
+export type { Result, NodeResult } from './dispatcher/result';
+export type { DispatcherEventMap, DispatcherEventName } from './dispatcher/events';
+export { setDisplayHook, type DisplayHook } from './dispatcher/display-hook';
+
+export {
+  Executor, type ExecutionContext, type ExecutorConfig, type ExecutorStep, type JobHandle, type TaskMetadata,
+} from './executors/executor';
+export type { TaskPayload, PayloadStep, TaskOutput, StepOutcome } from './executors/task-payload';
+export type { TaskContext } from './executors/runner/run-payload';
+export { registerExecutor, createExecutor, executorTypes } from './executors/registry';
+export { LocalExecutor, type LocalExecutorOptions } from './executors/local/local-executor';
+export { InlineExecutor } from './executors/inline-executor';
+
+export {
+  CtError, TaskCancelledError, TaskFailedError, InvalidInputError, StoreError, ExecutorError, isCancellation,
+  ErrorCodes, type ErrorCode,
+} from './errors';
+export { Store } from './store/store';
+export * as protocol from './protocol/messages';
+export type {
+  CancelOutcome, CancelSource, CancelReportData, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,
+} from './protocol/messages';
+
+import { registerBuiltinExecutors } from './executors/builtin';
+registerBuiltinExecutors();

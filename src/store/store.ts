@@ -1,0 +1,412 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
+import * as lockfile from 'proper-lockfile';
+import { ErrorCodes, StoreError } from '../errors';
+import { writeFileAtomicSync } from './atomic-file';
+import { ctHome, storePaths, type StorePaths } from './ct-home';
+import { Journal, journalOwnerPid, listJournalFiles, processAlive, readJournal, type JournalEntry } from './journal';
+import { SCHEMA_SQL, SCHEMA_VERSION, type DispatchRow, type NodeRow } from './schema';
+
+/** Outputs larger than this go to a file beside the database, not into it. */
+const LARGE_OUTPUT_BYTES = 256 * 1024;
+
+let sqlJs: Promise<SqlJsStatic> | undefined;
+function loadSqlJs(): Promise<SqlJsStatic> {
+  const dir = path.dirname(require.resolve('sql.js'));
+  sqlJs ??= initSqlJs({ locateFile: (file: string) => path.join(dir, file) });
+  return sqlJs;
+}
+
+/** Where the dispatcher's live rows come from when the store writes them. */
+export interface RowSource {
+  dispatchRow(): DispatchRow;
+  nodeRow(nodeId: number): NodeRow;
+  nodeCount(): number;
+}
+
+interface Pending {
+  source: RowSource;
+  allNodes: boolean;
+  nodes: Set<number>;
+}
+
+/**
+ * The persistent store: a SQLite database (sql.js) in `CT_HOME`.
+ *
+ * The dispatcher's in-memory state is the truth for the dispatches this
+ * process runs; the store writes their changed rows in batches (a debounced
+ * snapshot), and urgent facts (cancel flags, job handles) at once through
+ * the journal. Several processes may share one home: each snapshot is taken
+ * under a lock, on top of the newest file on disk, so processes never
+ * overwrite each other's dispatches.
+ */
+export class Store {
+  private pending = new Map<string, Pending>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private flushRequested = false;
+  private diskStamp: string | null = null;
+  private lastFlushMs = 0;
+  private closed = false;
+  readonly journal: Journal;
+
+  private constructor(
+    private readonly SQL: SqlJsStatic,
+    private db: Database,
+    readonly paths: StorePaths,
+  ) {
+    this.journal = new Journal(paths.journalDir);
+  }
+
+  /** Open (or create) the store in `home`. A corrupt file is moved aside with a clear error. */
+  static async open(home: string = ctHome()): Promise<Store> {
+    const paths = storePaths(home);
+    try {
+      fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(paths.outputsDir, { recursive: true });
+    } catch (e) {
+      throw new StoreError(ErrorCodes.STORE_IO, `Cannot create the covalent-ts home ${home}: ${(e as Error).message}. Set CT_HOME to a writable directory.`, { cause: e });
+    }
+    const SQL = await loadSqlJs();
+    const store = new Store(SQL, new SQL.Database(), paths);
+    store.db = store.loadFromDisk(true);
+    return store;
+  }
+
+  private stamp(): string | null {
+    try {
+      const st = fs.statSync(this.paths.database);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return null;
+    }
+  }
+
+  /** A fresh database from the file on disk (or empty), with every journal replayed. */
+  private loadFromDisk(checkIntegrity: boolean): Database {
+    const stamp = this.stamp();
+    let db: Database;
+    if (stamp === null) {
+      db = new this.SQL.Database();
+    } else {
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(this.paths.database);
+      } catch (e) {
+        throw new StoreError(ErrorCodes.STORE_IO, `Cannot read the store ${this.paths.database}: ${(e as Error).message}.`, { cause: e });
+      }
+      try {
+        db = new this.SQL.Database(bytes);
+        if (checkIntegrity) {
+          const r = db.exec('PRAGMA quick_check');
+          const verdict = r[0]?.values[0]?.[0];
+          if (verdict !== 'ok') throw new Error(String(verdict));
+        }
+        db.exec('SELECT count(*) FROM sqlite_master');
+      } catch (e) {
+        const aside = `${this.paths.database}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        fs.renameSync(this.paths.database, aside);
+        throw new StoreError(
+          ErrorCodes.STORE_CORRUPT,
+          `The store ${this.paths.database} is not a readable SQLite database (${(e as Error).message}). ` +
+            `It was kept aside as ${aside} and nothing was overwritten. Run again to start with an empty store, ` +
+            `or put a backup back in its place.`,
+          { cause: e, details: { file: this.paths.database, keptAs: aside } },
+        );
+      }
+    }
+    db.exec(SCHEMA_SQL);
+    db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(SCHEMA_VERSION)]);
+    const version = Number(db.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.values[0]?.[0]);
+    if (version > SCHEMA_VERSION) {
+      throw new StoreError(
+        ErrorCodes.STORE_IO,
+        `The store ${this.paths.database} was written by a newer covalent-ts (schema ${version}). Upgrade covalent-ts, or point CT_HOME elsewhere.`,
+      );
+    }
+    for (const file of listJournalFiles(this.paths.journalDir)) {
+      for (const entry of readJournal(file)) applyJournalEntry(db, entry);
+    }
+    this.diskStamp = stamp;
+    return db;
+  }
+
+  /** Pick up other processes' writes, when the file changed since we last saw it. */
+  private refresh(): void {
+    if (this.stamp() !== this.diskStamp) {
+      const fresh = this.loadFromDisk(false);
+      this.db.close();
+      this.db = fresh;
+    }
+  }
+
+  // ---- writing ------------------------------------------------------------
+
+  /** Mark a dispatch row (and optionally nodes) as changed; written with the next batch. */
+  touch(dispatchId: string, source: RowSource, nodeId?: number): void {
+    let p = this.pending.get(dispatchId);
+    if (!p) {
+      p = { source, allNodes: false, nodes: new Set() };
+      this.pending.set(dispatchId, p);
+    }
+    if (nodeId !== undefined) p.nodes.add(nodeId);
+    this.schedule();
+  }
+
+  /** Mark every node of a dispatch as changed (a new dispatch). */
+  touchAll(dispatchId: string, source: RowSource): void {
+    this.pending.set(dispatchId, { source, allNodes: true, nodes: new Set() });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closed) return;
+    // Batch: wait at least 50 ms, and longer when snapshots are expensive.
+    const delay = Math.min(2000, Math.max(50, this.lastFlushMs * 4));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch((e) => process.emitWarning(`covalent-ts: store flush failed: ${(e as Error).message}`));
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Durable at once: returns when the entry is on disk. */
+  appendDurable(entry: JournalEntry): void {
+    this.journal.append(entry);
+  }
+
+  /** Write every pending change to disk now. */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushRequested = true;
+      await this.flushing;
+      if (this.flushRequested) return this.flush();
+      return;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushRequested = false;
+    this.flushing = this.doFlush().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const release = await lockfile.lock(this.paths.home, {
+      lockfilePath: this.paths.lock,
+      realpath: false,
+      stale: 30_000,
+      retries: { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 100 },
+    });
+    const t0 = performance.now();
+    try {
+      this.refresh();
+      const batch = this.pending;
+      this.pending = new Map();
+      const redundantJournals = this.journal.rotate();
+      const deadJournals = listJournalFiles(this.paths.journalDir).filter(
+        (f) => !this.journal.isOwn(f) && !processAlive(journalOwnerPid(f)),
+      );
+      this.writeRows(batch);
+      const bytes = this.db.export();
+      writeFileAtomicSync(this.paths.database, bytes);
+      this.diskStamp = this.stamp();
+      for (const f of [...redundantJournals, ...deadJournals]) fs.rmSync(f, { force: true });
+    } finally {
+      this.lastFlushMs = performance.now() - t0;
+      await release();
+    }
+  }
+
+  private writeRows(batch: Map<string, Pending>): void {
+    const db = this.db;
+    const upDispatch = db.prepare(
+      `INSERT OR REPLACE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
+        parent_node_id, owner_pid, owner_host, error, result, result_ref, node_count, updated_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    );
+    const upNode = db.prepare(
+      `INSERT OR REPLACE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
+        started_at, completed_at, output, output_ref, error, cancel_requested, cancel_reason, cancel_source,
+        cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    );
+    const now = new Date().toISOString();
+    db.exec('BEGIN');
+    try {
+      for (const [dispatchId, p] of batch) {
+        const d = p.source.dispatchRow();
+        const [result, resultRef] = this.placeBlob(dispatchId, 'result', d.result);
+        upDispatch.run([
+          d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId,
+          d.ownerPid, d.ownerHost, d.error, result, resultRef, d.nodeCount, now,
+        ]);
+        const ids = p.allNodes ? range(p.source.nodeCount()) : p.nodes;
+        for (const id of ids) {
+          const n = p.source.nodeRow(id);
+          const [output, outputRef] = this.placeBlob(dispatchId, `node-${id}`, n.output);
+          upNode.run([
+            dispatchId, n.nodeId, n.name, n.kind, n.status, n.executorConfig, n.executorLabel, n.startedAt,
+            n.completedAt, output, outputRef, n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource,
+            n.cancelOutcome, n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn),
+          ]);
+        }
+      }
+      db.exec('COMMIT');
+    } catch (e) {
+      db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      upDispatch.free();
+      upNode.free();
+    }
+  }
+
+  /** Small blobs stay in the row; large ones go to a file and the row keeps its name. */
+  private placeBlob(dispatchId: string, key: string, bytes: Uint8Array | null): [Uint8Array | null, string | null] {
+    if (!bytes || bytes.length <= LARGE_OUTPUT_BYTES) return [bytes, null];
+    const rel = path.join(safeName(dispatchId), `${key}.bin`);
+    const file = path.join(this.paths.outputsDir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomicSync(file, bytes);
+    return [null, rel];
+  }
+
+  private readBlob(inline: unknown, ref: unknown): Uint8Array | null {
+    if (inline instanceof Uint8Array) return inline;
+    if (typeof ref === 'string' && ref) {
+      try {
+        return fs.readFileSync(path.join(this.paths.outputsDir, ref));
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  // ---- reading ------------------------------------------------------------
+
+  /** A dispatch as stored (another process's, or one that finished before this process started). */
+  readDispatch(dispatchId: string): { dispatch: DispatchRow; nodes: NodeRow[] } | undefined {
+    this.refresh();
+    const stmt = this.db.prepare('SELECT * FROM dispatches WHERE dispatch_id = ?');
+    let dispatch: DispatchRow | undefined;
+    try {
+      stmt.bind([dispatchId]);
+      if (stmt.step()) dispatch = this.toDispatchRow(stmt.getAsObject());
+    } finally {
+      stmt.free();
+    }
+    if (!dispatch) return undefined;
+    const nodes: NodeRow[] = [];
+    const ns = this.db.prepare('SELECT * FROM nodes WHERE dispatch_id = ? ORDER BY node_id');
+    try {
+      ns.bind([dispatchId]);
+      while (ns.step()) nodes.push(this.toNodeRow(ns.getAsObject()));
+    } finally {
+      ns.free();
+    }
+    return { dispatch, nodes };
+  }
+
+  listDispatchRows(): DispatchRow[] {
+    this.refresh();
+    const out: DispatchRow[] = [];
+    const stmt = this.db.prepare(
+      'SELECT dispatch_id, name, status, started_at, completed_at, parent_dispatch_id, parent_node_id, owner_pid, owner_host, error, NULL AS result, NULL AS result_ref, node_count FROM dispatches ORDER BY started_at',
+    );
+    try {
+      while (stmt.step()) out.push(this.toDispatchRow(stmt.getAsObject()));
+    } finally {
+      stmt.free();
+    }
+    return out;
+  }
+
+  private toDispatchRow(r: Record<string, any>): DispatchRow {
+    return {
+      dispatchId: r.dispatch_id,
+      name: r.name,
+      status: r.status,
+      startedAt: r.started_at ?? null,
+      completedAt: r.completed_at ?? null,
+      parentDispatchId: r.parent_dispatch_id ?? null,
+      parentNodeId: r.parent_node_id ?? null,
+      ownerPid: r.owner_pid ?? null,
+      ownerHost: r.owner_host ?? null,
+      error: r.error ?? null,
+      result: this.readBlob(r.result, r.result_ref),
+      nodeCount: r.node_count ?? 0,
+    };
+  }
+
+  private toNodeRow(r: Record<string, any>): NodeRow {
+    return {
+      nodeId: r.node_id,
+      name: r.name,
+      kind: r.kind,
+      status: r.status,
+      executorConfig: r.executor_config ?? null,
+      executorLabel: r.executor_label ?? null,
+      startedAt: r.started_at ?? null,
+      completedAt: r.completed_at ?? null,
+      output: this.readBlob(r.output, r.output_ref),
+      error: r.error ?? null,
+      cancelRequested: r.cancel_requested === 1,
+      cancelReason: r.cancel_reason ?? null,
+      cancelSource: r.cancel_source ?? null,
+      cancelOutcome: r.cancel_outcome ?? null,
+      cancelDetail: r.cancel_detail ?? null,
+      jobHandle: r.job_handle ?? null,
+      subDispatchId: r.sub_dispatch_id ?? null,
+      dependsOn: JSON.parse(r.depends_on ?? '[]'),
+    };
+  }
+
+  /** Flush what is pending and stop the timer. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  get hostname(): string {
+    return os.hostname();
+  }
+}
+
+function applyJournalEntry(db: Database, e: JournalEntry): void {
+  if (!e || typeof e !== 'object' || !Array.isArray((e as any).nodeIds)) return;
+  e.nodeIds.forEach((id, i) => {
+    if (e.t === 'final') {
+      db.run(
+        `UPDATE nodes SET status = ?, cancel_outcome = COALESCE(?, cancel_outcome), completed_at = COALESCE(completed_at, ?)
+         WHERE dispatch_id = ? AND node_id = ?`,
+        [e.statuses[i], e.outcomes[i], e.at, e.dispatchId, id],
+      );
+    } else if (e.t === 'cancel') {
+      db.run(
+        `UPDATE nodes SET cancel_requested = 1, cancel_reason = COALESCE(cancel_reason, ?), cancel_source = COALESCE(cancel_source, ?)
+         WHERE dispatch_id = ? AND node_id = ?`,
+        [e.reason, e.source, e.dispatchId, id],
+      );
+    } else if (e.t === 'handle') {
+      db.run('UPDATE nodes SET job_handle = ? WHERE dispatch_id = ? AND node_id = ?', [e.handle, e.dispatchId, id]);
+    }
+  });
+}
+
+function* range(n: number): Iterable<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9_-]/g, '_');
+}

@@ -1,0 +1,103 @@
+import { ErrorCodes, InvalidInputError } from '../errors';
+import { currentGraph } from './build-context';
+import { NodeOutput, collectOutputs } from './node-output';
+import type { ExecutorSpec } from './transport-graph';
+import { isLattice, type Lattice } from './lattice';
+
+const ELECTRON_BRAND = Symbol.for('covalent-ts.electron');
+
+export interface ElectronOptions {
+  /** Task name shown in the graph; defaults to the function's name. */
+  name?: string;
+  /**
+   * Where the task runs: `'local'` (default: a pool of worker processes),
+   * `'inline'` (in this process), another registered name, an executor
+   * instance, or a stored `{ type, options }` config.
+   */
+  executor?: ExecutorSpec;
+}
+
+type AnyFn = (...args: any[]) => any;
+
+/**
+ * Inside a lattice, arguments may be other tasks' outputs; the call returns a
+ * placeholder typed as the task's eventual (awaited) value.
+ */
+export type Electron<F extends AnyFn> = ((...args: Parameters<F>) => Awaited<ReturnType<F>>) & {
+  readonly electronName: string;
+  readonly options: Readonly<ElectronOptions>;
+};
+
+export interface ElectronDefinition {
+  name: string;
+  fn?: AnyFn;
+  lattice?: Lattice<any>;
+  options: ElectronOptions;
+}
+
+/**
+ * Make a task. Called inside a lattice function it adds a node to the
+ * workflow's transport graph and returns a placeholder for its output;
+ * called anywhere else it simply runs the function.
+ */
+export function electron<F extends AnyFn>(fn: F, options?: ElectronOptions): Electron<F>;
+export function electron<L extends Lattice<any>>(lattice: L, options?: ElectronOptions): Electron<L['fn']>;
+export function electron(target: AnyFn | Lattice<any>, options: ElectronOptions = {}): Electron<AnyFn> {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.electron options must be an object like { name, executor }.`);
+  }
+  const sub = isLattice(target) ? (target as Lattice<any>) : undefined;
+  if (!sub && typeof target !== 'function') {
+    throw new InvalidInputError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `ct.electron expects a function or a lattice, got ${target === null ? 'null' : typeof target}.`,
+    );
+  }
+  const name = options.name ?? (sub ? sub.name : (target as AnyFn).name) ?? '';
+  const def: ElectronDefinition = {
+    name: name || 'task',
+    fn: sub ? undefined : (target as AnyFn),
+    lattice: sub,
+    options: { ...options },
+  };
+
+  const call = function (this: unknown, ...args: unknown[]): unknown {
+    const graph = currentGraph();
+    if (!graph) {
+      // Outside a lattice an electron is just its function (a sublattice runs its function).
+      return sub ? sub.fn(...args) : (target as AnyFn).apply(this, args);
+    }
+    const deps: number[] = [];
+    for (const out of collectOutputs(args)) {
+      if (out.graphId !== graph.graphId) {
+        throw new InvalidInputError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `Task "${def.name}" received the output of task ${out.nodeId} (${out.nodeName}) from a different workflow. ` +
+            `Outputs can only be passed between tasks of the same lattice.`,
+        );
+      }
+      if (!deps.includes(out.nodeId)) deps.push(out.nodeId);
+    }
+    const node = graph.addNode({
+      name: def.name,
+      kind: sub ? 'sublattice' : 'electron',
+      fn: def.fn,
+      source: def.fn ? Function.prototype.toString.call(def.fn) : undefined,
+      lattice: sub,
+      executor: options.executor,
+      args,
+      dependsOn: deps,
+    });
+    return new NodeOutput(graph.graphId, node.id, node.name);
+  } as Electron<AnyFn>;
+
+  Object.defineProperty(call, 'name', { value: def.name });
+  Object.defineProperty(call, 'electronName', { value: def.name });
+  Object.defineProperty(call, 'options', { value: Object.freeze({ ...options }) });
+  Object.defineProperty(call, ELECTRON_BRAND, { value: def });
+  return call;
+}
+
+export function electronDefinition(value: unknown): ElectronDefinition | undefined {
+  return typeof value === 'function' ? (value as any)[ELECTRON_BRAND] : undefined;
+}
