@@ -10,6 +10,7 @@ const nodeProject = (name, dir, extra = {}) => ({
   ...extra,
 });
 module.exports = {
+  testTimeout: 120_000,
   projects: [
     nodeProject('core', 'core'),
     nodeProject('kernel', 'kernel'),
@@ -20,5 +21,14 @@ module.exports = {
       setupFilesAfterEnv: ['<rootDir>/test/executors/support/setup-timeout.ts'],
     }),
     nodeProject('e2e', 'e2e'),
+    // The extension's widgets in a DOM, with JupyterLab's jsdom environment;
+    // its packages come from labextension/node_modules (the browser's own tree).
+    nodeProject('lab', 'lab', {
+      testEnvironment: '<rootDir>/labextension/node_modules/@jupyterlab/testing/lib/jest-env.js',
+      modulePaths: ['<rootDir>/labextension/node_modules'],
+      transform: {
+        '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'labextension/tsconfig.test.json', diagnostics: { warnOnly: false } }],
+      },
+    }),
   ],
 };

@@ -217,6 +217,11 @@ export class DispatchRun implements RowSource {
 
   private finishJob(job: JobState, out: TaskOutput | undefined, err: unknown): void {
     if (job.finished) return;
+    if (job.killing && !(job as any).killResult) {
+      // The job died from our kill before the executor confirmed it: wait for the verdict to report it truthfully.
+      void job.killing.then(() => this.finishJob(job, out, err));
+      return;
+    }
     job.finished = true;
     const cancelled = job.abort.signal.aborted;
     const byId = new Map(out?.steps.map((s) => [s.nodeId, s]));

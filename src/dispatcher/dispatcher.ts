@@ -249,6 +249,8 @@ export class Dispatcher {
     const taskIds = options.taskIds === undefined ? null : run.validateTaskIds(options.taskIds);
     const tasks = await run.cancel(taskIds, reason, source);
     this.recordFinal(run, tasks);
+    // The journal only amends rows already in the file: a dispatch cancelled before its first snapshot is written now.
+    if (this.store && !this.store.hasWritten(run.dispatchId)) await this.store.flush();
     return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
   }
 

@@ -22,6 +22,8 @@ export const ErrorCodes = {
   HOST_KEY_UNKNOWN: 'CT_HOST_KEY_UNKNOWN',
   CREDENTIALS_REQUIRED: 'CT_CREDENTIALS_REQUIRED',
   CONNECTION_FAILED: 'CT_CONNECTION_FAILED',
+  LAB_NOT_BUILT: 'CT_LAB_NOT_BUILT',
+  LAB_START_FAILED: 'CT_LAB_START_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -44,6 +44,7 @@ interface Pending {
  */
 export class Store {
   private pending = new Map<string, Pending>();
+  private written = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private flushRequested = false;
@@ -163,13 +164,19 @@ export class Store {
 
   private schedule(): void {
     if (this.timer || this.closed) return;
-    // Batch: wait at least 50 ms, and longer when snapshots are expensive.
-    const delay = Math.min(2000, Math.max(50, this.lastFlushMs * 4));
+    // Batch: wait at least 200 ms, and ten times the last snapshot, so writing
+    // the store never takes more than about a tenth of the time.
+    const delay = Math.min(5000, Math.max(200, this.lastFlushMs * 10));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush().catch((e) => process.emitWarning(`covalent-ts: store flush failed: ${(e as Error).message}`));
     }, delay);
     this.timer.unref();
+  }
+
+  /** Whether a dispatch's rows have reached the file (journal entries about it can then be applied). */
+  hasWritten(dispatchId: string): boolean {
+    return this.written.has(dispatchId);
   }
 
   /** Durable at once: returns when the entry is on disk. */
@@ -214,6 +221,7 @@ export class Store {
         (f) => !this.journal.isOwn(f) && !processAlive(journalOwnerPid(f)),
       );
       this.writeRows(batch);
+      for (const id of batch.keys()) this.written.add(id);
       const bytes = this.db.export();
       writeFileAtomicSync(this.paths.database, bytes);
       this.diskStamp = this.stamp();

@@ -4,6 +4,8 @@
  * executors upload the compiled file as it is.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import * as vm from 'node:vm';
 import type { PayloadStep, StepOutcome, TaskOutput, TaskPayload } from '../task-payload';
 
@@ -24,12 +26,20 @@ export function taskContextStorage(): AsyncLocalStorage<TaskContext> {
   return g[STORAGE_KEY];
 }
 
+let requireForTasks: NodeRequire | undefined;
+function taskRequire(): NodeRequire {
+  requireForTasks ??= createRequire(path.join(process.cwd(), 'covalent-ts-task.js'));
+  return requireForTasks;
+}
+
 const compiled = new Map<string, (...args: unknown[]) => unknown>();
 /** Compile once per source: the same electron runs many times in a worker. */
 export function compileTaskFunction(source: string, name: string): (...args: unknown[]) => unknown {
   let fn = compiled.get(source);
   if (!fn) {
-    const value = vm.runInThisContext(`(${source})`, { filename: `covalent-ts-task:${name}` });
+    // `require` is module-scoped in Node, so a task gets its own, resolving from the working directory.
+    const wrapper = vm.runInThisContext(`(function (require) { return (${source}); })`, { filename: `covalent-ts-task:${name}` });
+    const value = wrapper(taskRequire());
     if (typeof value !== 'function') throw new TypeError(`Task ${name} did not compile to a function.`);
     fn = value as (...args: unknown[]) => unknown;
     if (compiled.size > 1000) compiled.clear();
