@@ -17,6 +17,7 @@ import { isLattice, type Lattice } from '../workflow/lattice';
 import { isTerminal, Status } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
 import { CancelReport } from './cancel-report';
+import { CancelRequestWatcher, requestCancel } from './cancel-requests';
 import { DispatchRun, type RunHost } from './dispatch-run';
 import { executorTypeOf, isExecutorInstance, validateGraph } from './dispatch-validation';
 import type { DispatcherEventMap, DispatcherEventName, DispatcherListener } from './events';
@@ -54,6 +55,7 @@ export class Dispatcher {
   private readonly executors = new Map<string, Executor<any, any>>();
   private storePromise: Promise<Store> | undefined;
   private store: Store | undefined;
+  private requests: CancelRequestWatcher | undefined;
   readonly home: string;
   readonly cancelConfirmTimeoutMs: number;
   private readonly host: RunHost;
@@ -68,7 +70,17 @@ export class Dispatcher {
 
   /** The store, opened on first use. */
   getStore(): Promise<Store> {
-    this.storePromise ??= Store.open(this.home).then((s) => (this.store = s));
+    this.storePromise ??= Store.open(this.home).then((s) => {
+      this.store = s;
+      this.requests = new CancelRequestWatcher(
+        s.paths,
+        (id) => this.runs.has(id),
+        (req) =>
+          this.cancel(req.dispatchId, { taskIds: req.taskIds ?? undefined, reason: req.reason ?? undefined, source: 'external' }).then((r) => r.toJSON()),
+      );
+      this.requests.start();
+      return s;
+    });
     this.storePromise.catch(() => (this.storePromise = undefined));
     return this.storePromise;
   }
@@ -289,11 +301,15 @@ export class Dispatcher {
       taskIds = [...new Set(options.taskIds)];
     }
     if (!isTerminal(stored.dispatch.status) && isOwnerAlive(stored.dispatch) && stored.dispatch.ownerPid !== process.pid) {
-      throw new CtError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `Dispatch ${dispatchId} is running in another process (pid ${stored.dispatch.ownerPid}). Cancel it from there ` +
-          `(the notebook that dispatched it, or its graph's cancel buttons).`,
+      // Running in another process: ask it, through the shared home.
+      const data = await requestCancel(
+        store.paths,
+        { dispatchId, taskIds, reason },
+        this.cancelConfirmTimeoutMs + 30_000,
+        () => isOwnerAlive(stored.dispatch),
       );
+      const report = new CancelReport({ ...data, source: 'external' });
+      return report;
     }
     const wanted = new Set(taskIds ?? ids);
     const tasks: CancelTaskReport[] = [];
@@ -354,6 +370,7 @@ export class Dispatcher {
 
   /** Wait for running dispatches to be written, stop workers, release executors. */
   async close(): Promise<void> {
+    this.requests?.stop();
     if (this.store) await this.store.close();
     await closeSharedWorkerPool();
     await Promise.all([...this.executors.values()].map((e) => e.close().catch(() => undefined)));

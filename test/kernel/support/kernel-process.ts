@@ -14,6 +14,8 @@ export interface RunningKernel {
   conn: Conn;
   client: KernelClient;
   dir: string;
+  /** The folder the kernel runs in (the notebook's folder). */
+  cwd: string;
   /** Everything the kernel wrote to its real stderr (its log). */
   log(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -72,6 +74,7 @@ export async function startKernel(opts: { cwd?: string; env?: NodeJS.ProcessEnv 
     conn,
     client,
     dir,
+    cwd,
     log: () => log,
     exited,
     async stop() {

@@ -59,8 +59,9 @@ export class FakeKernel {
   }
 
   private _held: Array<() => void> = [];
-  release(): void {
-    const held = this._held;
+  /** Deliver held replies; `lastFirst` answers the newest request first. */
+  release(lastFirst = false): void {
+    const held = lastFirst ? this._held.reverse() : this._held;
     this._held = [];
     held.forEach(f => f());
   }
@@ -91,7 +92,7 @@ export class FakeKernel {
           reply({ v: PROTOCOL_VERSION, type: 'reply', id: req.id, ok: false, error: { code: 'CT_UNKNOWN_DISPATCH', message: 'unknown' } });
           return;
         }
-        return ok({ snapshot: structuredClone(snap), seq: this.seq.get(req.dispatchId) ?? 0 });
+        return ok({ snapshot: JSON.parse(JSON.stringify(snap)), seq: this.seq.get(req.dispatchId) ?? 0 });
       }
       case 'unsubscribe':
         return ok({});

@@ -1,0 +1,219 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Locator, Page } from 'playwright-core';
+import { processesOfSession } from '../../src/lab/process-sweep';
+import {
+  notebook,
+  openLabSession,
+  openNotebook,
+  processAlive,
+  runCommand,
+  screenshot,
+  waitForKernelIdle,
+  waitUntil,
+  type LabSession
+} from './support/lab-session';
+
+/**
+ * The extension in a real JupyterLab frontend on a real Jupyter server, with
+ * our real kernel and the prebuilt extension loaded from the labextensions
+ * path, driven by headless Chromium. Tasks run on the local executor, so the
+ * test can see their processes die.
+ */
+jest.setTimeout(240000);
+
+const SETUP = `import * as ct from 'covalent-ts';
+const nap = ct.electron(async function nap(ms: number) { await new Promise((r) => setTimeout(r, ms)); return ms; });
+const combine = ct.electron(function combine(a: number, b: number) { return a + b; });
+const pipeline = ct.lattice(function pipeline(ms: number) { const a = nap(ms); const b = nap(ms); return combine(combine(a, b), 1); });`;
+/** Three independent dispatches: one per scenario that ends it. */
+const CELLS = [SETUP, 'await ct.dispatch(pipeline)(600000)', 'await ct.dispatch(pipeline)(600000)', 'await ct.dispatch(pipeline)(600000)'];
+const NB = 'e2e.ipynb';
+
+let s: LabSession;
+let page: Page;
+
+const graphs = () => page.locator('.jp-CovalentGraph');
+const graph = (i: number) => graphs().nth(i);
+const nodeEl = (g: Locator, id: number) => g.locator(`.jp-CovalentNode[data-node-id="${id}"]`);
+
+/** Ids of a graph's nodes named `name`. */
+async function idsNamed(g: Locator, name: string): Promise<number[]> {
+  return g.locator('.jp-CovalentNode').evaluateAll(
+    (els: any[], n: string) =>
+      els.filter(e => e.querySelector('.jp-CovalentNode-name').textContent === n).map(e => Number(e.dataset.nodeId)),
+    name
+  );
+}
+
+async function waitStatus(g: Locator, id: number, status: string, timeout = 60000): Promise<void> {
+  await nodeEl(g, id).and(g.locator(`[data-status="${status}"]`)).waitFor({ timeout });
+}
+
+/** The pid in a node's job handle, read from its details view. */
+async function pidOf(g: Locator, id: number): Promise<number> {
+  await nodeEl(g, id).locator('.jp-CovalentNode-meta').click();
+  const handle = g.locator('.jp-CovalentDetails dd[data-field="jobHandle"]');
+  await waitUntilText(handle, /"pid":\d+/);
+  return JSON.parse((await handle.textContent())!).pid;
+}
+
+async function waitUntilText(l: Locator, re: RegExp): Promise<void> {
+  await l.page().waitForFunction(
+    ([el, src]: [any, string]) => new RegExp(src).test(el.textContent),
+    [await l.elementHandle(), re.source] as [any, string]
+  );
+}
+
+beforeAll(async () => {
+  s = await openLabSession({ [NB]: notebook(CELLS) });
+  page = s.page;
+  await openNotebook(s, NB);
+  await waitForKernelIdle(page);
+});
+
+afterAll(async () => {
+  if (s) {
+    const session = s.server.sessionId;
+    await s.close();
+    // Stopping the server leaves no server, kernel or task process behind.
+    expect(processesOfSession(session)).toEqual([]);
+  }
+});
+
+describe('covalent-ts JupyterLab extension', () => {
+  it('loads as a prebuilt extension and renders live graphs of dispatches run in cells', async () => {
+    const loaded = await page.evaluate(() => (globalThis as any).covalentLabHost?.federatedLoaded);
+    expect(loaded).toContain('covalent-ts-labextension');
+    await runCommand(page, 'notebook:run-all-cells');
+    await graphs().nth(2).waitFor();
+    for (let i = 0; i < 3; i++) {
+      await graph(i).and(page.locator('[data-mode="live"]')).waitFor();
+    }
+    const g = graph(0);
+    const naps = await idsNamed(g, 'nap');
+    const combines = await idsNamed(g, 'combine');
+    expect(naps).toHaveLength(2);
+    expect(combines).toHaveLength(2);
+    for (const id of naps) {
+      await waitStatus(g, id, 'RUNNING');
+      await expect(nodeEl(g, id).locator('.jp-CovalentNode-status').textContent()).resolves.toBe('RUNNING');
+    }
+    await expect(g.locator('svg.jp-CovalentGraph-edges').getAttribute('data-edge-count')).resolves.toBe('4');
+    // Each unfinished node has a real, enabled cancel button named for its task.
+    const button = g.getByRole('button', { name: `Cancel task ${naps[0]}`, exact: true });
+    await expect(button.evaluate((b: any) => b.tagName)).resolves.toBe('BUTTON');
+    await expect(button.isEnabled()).resolves.toBe(true);
+    await screenshot(page, 'e2e-01-live-graph');
+    expect(s.consoleErrors).toEqual([]);
+  });
+
+  it('cancels a running task from its button: its process dies, it and its dependents end CANCELLED', async () => {
+    const g = graph(0);
+    const [target, other] = await idsNamed(g, 'nap');
+    const pid = await pidOf(g, target);
+    expect(processAlive(pid)).toBe(true);
+    await g.getByRole('button', { name: `Cancel task ${target}`, exact: true }).click();
+    // CANCELLING shows at once, before the kernel's answer (no confirmation for one task).
+    await waitStatus(g, target, 'CANCELLING', 5000).catch(() => undefined);
+    await waitStatus(g, target, 'CANCELLED');
+    expect(await waitUntil(() => !processAlive(pid), 10000)).toBe(true);
+    for (const id of await idsNamed(g, 'combine')) {
+      await waitStatus(g, id, 'CANCELLED');
+    }
+    // The other branch was not asked to stop.
+    await expect(nodeEl(g, other).getAttribute('data-status')).resolves.toBe('RUNNING');
+    const field = (k: string) => g.locator(`.jp-CovalentDetails dd[data-field="${k}"]`).textContent();
+    await expect(field('status')).resolves.toBe('CANCELLED');
+    await expect(field('cancelSource')).resolves.toBe('Cancel button in JupyterLab');
+    await expect(field('cancelOutcome')).resolves.toMatch(/Killed|Aborted/);
+    // A finished node offers no cancel.
+    await expect(g.getByRole('button', { name: `Cancel task ${target}`, exact: true }).isHidden()).resolves.toBe(true);
+    await screenshot(page, 'e2e-02-task-cancelled');
+  });
+
+  it('cancels a whole dispatch after confirmation', async () => {
+    const g = graph(0);
+    const [, other] = await idsNamed(g, 'nap');
+    const pid = await pidOf(g, other);
+    await g.getByRole('button', { name: 'Cancel dispatch', exact: true }).click();
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor();
+    await screenshot(page, 'e2e-03-confirm-dispatch-cancel');
+    // Declining keeps everything running.
+    await dialog.getByRole('button', { name: 'Keep running' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect(nodeEl(g, other).getAttribute('data-status')).resolves.toBe('RUNNING');
+    await g.getByRole('button', { name: 'Cancel dispatch', exact: true }).click();
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Stop all tasks' }).click();
+    await waitStatus(g, other, 'CANCELLED');
+    await g.and(page.locator('[data-status="CANCELLED"]')).waitFor();
+    expect(await waitUntil(() => !processAlive(pid), 10000)).toBe(true);
+    await expect(g.getByRole('button', { name: 'Cancel dispatch', exact: true }).isDisabled()).resolves.toBe(true);
+  });
+
+  it('cancels with the keyboard alone: Tab to a node’s cancel button, Enter', async () => {
+    const g = graph(1);
+    const [target] = await idsNamed(g, 'nap');
+    await waitStatus(g, target, 'RUNNING');
+    await nodeEl(g, target).focus();
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('aria-label'));
+    expect(focused).toBe(`Cancel task ${target}`);
+    await page.keyboard.press('Enter');
+    await waitStatus(g, target, 'CANCELLED');
+    await screenshot(page, 'e2e-04-keyboard-cancel');
+  });
+
+  it('re-attaches to the live dispatch after a page reload', async () => {
+    await page.reload();
+    await page.waitForSelector('body[data-lab-ready="true"]', { state: 'attached' });
+    await waitForKernelIdle(page);
+    await graphs().nth(2).waitFor();
+    const g = graph(2);
+    await g.and(page.locator('[data-mode="live"]')).waitFor();
+    const [target] = await idsNamed(g, 'nap');
+    await waitStatus(g, target, 'RUNNING');
+    // Still controllable after the reload.
+    await g.getByRole('button', { name: `Cancel task ${target}`, exact: true }).click();
+    await waitStatus(g, target, 'CANCELLED');
+    await screenshot(page, 'e2e-05-reattached');
+  });
+
+  it('lists the kernel’s dispatches in the side panel and offers the palette commands', async () => {
+    await runCommand(page, 'covalent-ts:show-dispatches');
+    const panel = page.locator('#covalent-ts-dispatches');
+    await panel.locator('li.jp-CovalentDispatches-item').nth(2).waitFor();
+    const statuses = await panel.locator('li.jp-CovalentDispatches-item').evaluateAll((els: any[]) => els.map(e => e.dataset.status));
+    expect(statuses).toContain('CANCELLED');
+    expect(statuses).toContain('RUNNING');
+    const labels = await page.evaluate(() => {
+      const c = (globalThis as any).jupyterapp.commands;
+      return [c.label('covalent-ts:cancel-dispatch'), c.label('covalent-ts:cancel-selected-task')];
+    });
+    expect(labels).toEqual(['Cancel dispatch', 'Cancel selected task']);
+    await screenshot(page, 'e2e-06-dispatches-panel');
+  });
+
+  it('shows a read-only snapshot with its time once the kernel is gone, and saves a static fallback', async () => {
+    await runCommand(page, 'docmanager:save');
+    await page.evaluate(() => (globalThis as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
+    const g = graph(2);
+    await g.and(page.locator('[data-mode="snapshot"]')).waitFor();
+    await expect(g.locator('.jp-CovalentGraph-mode').textContent()).resolves.toMatch(/^Snapshot taken .+ \(read-only\)$/);
+    const dispatchButton = g.getByRole('button', { name: 'Cancel dispatch', exact: true });
+    await expect(dispatchButton.isDisabled()).resolves.toBe(true);
+    await expect(dispatchButton.getAttribute('title')).resolves.toMatch(/No kernel connected|read-only/);
+    const stillRunning = g.locator('.jp-CovalentNode[data-status="RUNNING"] button.jp-CovalentNode-cancel');
+    if ((await stillRunning.count()) > 0) {
+      await expect(stillRunning.first().isDisabled()).resolves.toBe(true);
+    }
+    await screenshot(page, 'e2e-07-snapshot');
+    // The saved output carries the snapshot and an inline-SVG HTML fallback for viewers without the extension.
+    const saved = JSON.parse(fs.readFileSync(path.join(s.notebookDir, NB), 'utf8'));
+    const outputs = saved.cells.flatMap((c: any) => c.outputs ?? []);
+    const display = outputs.find((o: any) => o.data?.['application/vnd.covalent-ts.dispatch+json']);
+    expect(display.data['application/vnd.covalent-ts.dispatch+json'].snapshot.nodes.length).toBe(4);
+    expect(display.data['text/html']).toMatch(/<svg/);
+  });
+});

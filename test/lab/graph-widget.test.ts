@@ -1,0 +1,213 @@
+import { Widget } from '@lumino/widgets';
+import { DispatchController } from '../../labextension/src/model/dispatch-controller';
+import { DispatchModel } from '../../labextension/src/model/dispatch-model';
+import { DispatchGraph } from '../../labextension/src/graph/graph-widget';
+import { FakeConnection } from './support/fake-connection';
+import { FakeKernel, diamond, node } from './support/fake-kernel';
+
+/** Frames run when the test says so, to check per-frame batching. */
+class Frames {
+  queue: Array<() => void> = [];
+  request = (cb: () => void) => this.queue.push(cb);
+  run(): number {
+    const q = this.queue;
+    this.queue = [];
+    q.forEach(f => f());
+    return q.length;
+  }
+}
+
+const flush = () => new Promise(r => setTimeout(r, 0));
+
+async function mount(kernel: FakeKernel | null, confirm = async () => true) {
+  const frames = new Frames();
+  const model = new DispatchModel(diamond());
+  const controller = new DispatchController(model, new FakeConnection(kernel));
+  const graph = new DispatchGraph({ model, controller, confirmCancelDispatch: confirm, requestFrame: frames.request });
+  Widget.attach(graph, document.body);
+  await controller.attached;
+  frames.run();
+  const q = <T extends Element = HTMLElement>(sel: string) => graph.node.querySelector(sel) as T | null;
+  const cancelOf = (id: number) => q<HTMLButtonElement>(`button[aria-label="Cancel task ${id}"]`)!;
+  const nodeEl = (id: number) => q<HTMLElement>(`.jp-CovalentNode[data-node-id="${id}"]`)!;
+  return { graph, model, controller, frames, q, cancelOf, nodeEl };
+}
+
+function liveKernel(): FakeKernel {
+  const k = new FakeKernel();
+  k.addDispatch(diamond());
+  return k;
+}
+
+afterEach(() => {
+  document.body.textContent = '';
+});
+
+describe('DispatchGraph', () => {
+  it('shows each node with name, id, executor and status as text and icon', async () => {
+    const { nodeEl } = await mount(liveKernel());
+    const el = nodeEl(1);
+    expect(el.dataset.status).toBe('RUNNING');
+    expect(el.querySelector('.jp-CovalentNode-name')!.textContent).toBe('train');
+    expect(el.querySelector('.jp-CovalentNode-meta')!.textContent).toBe('#1 · local');
+    expect(el.querySelector('.jp-CovalentNode-status')!.textContent).toBe('RUNNING');
+    expect(el.querySelector('.jp-CovalentNode-glyph')!.textContent).not.toBe('');
+  });
+
+  it('draws one edge per data dependency', async () => {
+    const { q } = await mount(liveKernel());
+    expect(q<SVGElement>('svg.jp-CovalentGraph-edges')!.dataset.edgeCount).toBe('4');
+  });
+
+  it('lays dependencies out above their dependents', async () => {
+    const { nodeEl } = await mount(liveKernel());
+    const y = (id: number) => Number(/translate\([^,]+, ([\d.]+)px\)/.exec(nodeEl(id).style.transform)![1]);
+    expect(y(0)).toBeLessThan(y(1));
+    expect(y(1)).toBeLessThan(y(3));
+    expect(y(2)).toBeLessThan(y(3));
+  });
+
+  it('gives unfinished nodes a real cancel button and finished ones none', async () => {
+    const { cancelOf } = await mount(liveKernel());
+    expect(cancelOf(1).tagName).toBe('BUTTON');
+    expect(cancelOf(1).disabled).toBe(false);
+    expect(cancelOf(0).hidden).toBe(true);
+  });
+
+  it('cancels a task on click without confirmation and shows CANCELLING in the next frame', async () => {
+    const kernel = liveKernel();
+    const { cancelOf, nodeEl, frames } = await mount(kernel);
+    kernel.holdReplies = true;
+    cancelOf(1).click();
+    expect(kernel.sent[kernel.sent.length - 1]).toMatchObject({ type: 'cancel_tasks', taskIds: [1] });
+    frames.run();
+    expect(nodeEl(1).dataset.status).toBe('CANCELLING');
+    expect(cancelOf(1).disabled).toBe(true);
+    expect(cancelOf(1).title).toMatch(/already requested/);
+    kernel.holdReplies = false;
+    kernel.release();
+    kernel.pushDelta('d-1', [
+      { id: 1, status: 'CANCELLED', cancelOutcome: 'killed', cancelSource: 'comm', cancelRequested: true },
+      { id: 3, status: 'CANCELLED', cancelSource: 'comm' }
+    ]);
+    await flush();
+    frames.run();
+    expect(nodeEl(1).dataset.status).toBe('CANCELLED');
+    expect(nodeEl(3).dataset.status).toBe('CANCELLED');
+  });
+
+  it('shows a kill the executor could not confirm as such', async () => {
+    const kernel = liveKernel();
+    const { nodeEl, frames } = await mount(kernel);
+    kernel.pushDelta('d-1', [{ id: 1, status: 'CANCELLED', cancelOutcome: 'kill_unconfirmed', cancelDetail: 'host unreachable' }]);
+    frames.run();
+    expect(nodeEl(1).classList).toContain('jp-mod-killUnconfirmed');
+    expect(nodeEl(1).querySelector('.jp-CovalentNode-status')!.textContent).toMatch(/kill unconfirmed/);
+  });
+
+  it('asks before cancelling the whole dispatch', async () => {
+    const kernel = liveKernel();
+    let answer = false;
+    const asked: string[] = [];
+    const { q } = await mount(kernel, async () => {
+      asked.push('asked');
+      return answer;
+    });
+    const button = q<HTMLButtonElement>('button[aria-label="Cancel dispatch"]')!;
+    button.click();
+    await flush();
+    expect(asked).toHaveLength(1);
+    expect(kernel.sent.some(r => r.type === 'cancel_dispatch')).toBe(false);
+    answer = true;
+    button.click();
+    await flush();
+    expect(kernel.sent.some(r => r.type === 'cancel_dispatch')).toBe(true);
+  });
+
+  it('merges many updates into one redraw per frame', async () => {
+    const kernel = liveKernel();
+    const { frames, nodeEl } = await mount(kernel);
+    for (let i = 0; i < 200; i++) {
+      kernel.pushDelta('d-1', [{ id: 2, status: i % 2 ? 'RUNNING' : 'NEW_OBJECT' }]);
+    }
+    expect(frames.queue).toHaveLength(1);
+    expect(nodeEl(2).dataset.status).toBe('NEW_OBJECT');
+    frames.run();
+    expect(nodeEl(2).dataset.status).toBe('RUNNING');
+  });
+
+  it('is a read-only snapshot labelled with its time when no kernel is connected', async () => {
+    const { q, cancelOf, graph } = await mount(null);
+    expect(graph.node.dataset.mode).toBe('snapshot');
+    expect(q('.jp-CovalentGraph-mode')!.textContent).toMatch(/^Snapshot taken .+ \(read-only\)$/);
+    expect(cancelOf(1).disabled).toBe(true);
+    expect(cancelOf(1).title).toMatch(/No kernel connected/);
+    const dispatchButton = q<HTMLButtonElement>('button[aria-label="Cancel dispatch"]')!;
+    expect(dispatchButton.disabled).toBe(true);
+    expect(dispatchButton.title).toMatch(/No kernel connected/);
+  });
+
+  it('shows a node’s details: status, times, executor, job handle, error and cancel facts', async () => {
+    const kernel = liveKernel();
+    const { nodeEl, q, frames } = await mount(kernel);
+    nodeEl(1).click();
+    const field = (k: string) => q(`.jp-CovalentDetails dd[data-field="${k}"]`)!.textContent;
+    expect(field('status')).toBe('RUNNING');
+    expect(field('executor')).toBe('local');
+    expect(field('jobHandle')).toBe('{"pid":42}');
+    kernel.pushDelta('d-1', [
+      { id: 1, status: 'CANCELLED', cancelSource: 'api', cancelReason: 'over budget', cancelOutcome: 'killed', completedAt: '2026-01-01T00:00:09.000Z' }
+    ]);
+    frames.run();
+    expect(field('cancelSource')).toBe('ct.cancel in a notebook cell');
+    expect(field('cancelReason')).toBe('over budget');
+    expect(field('cancelOutcome')).toBe('Killed (confirmed)');
+    expect(field('completedAt')).not.toBe('—');
+  });
+
+  it('selects a node with the keyboard and cancels it with Enter on its button', async () => {
+    const kernel = liveKernel();
+    const { nodeEl, cancelOf, graph } = await mount(kernel);
+    expect(nodeEl(2).tabIndex).toBe(0);
+    nodeEl(2).dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    expect(graph.selectedNodeId).toBe(2);
+    // A focused <button> turns Enter into a click natively; jsdom does not, so click it.
+    cancelOf(2).focus();
+    expect(document.activeElement).toBe(cancelOf(2));
+    cancelOf(2).click();
+    expect(kernel.sent[kernel.sent.length - 1]).toMatchObject({ type: 'cancel_tasks', taskIds: [2] });
+  });
+
+  it('expands a sublattice into its own graph', async () => {
+    const kernel = new FakeKernel();
+    const parent = diamond();
+    parent.nodes.push(node(4, { name: 'inner', kind: 'sublattice', status: 'RUNNING', subDispatchId: 'd-sub', dependsOn: [3] }));
+    kernel.addDispatch(parent);
+    kernel.addDispatch({ ...diamond('d-sub'), name: 'inner' });
+    const frames = new Frames();
+    const connection = new FakeConnection(kernel);
+    const make = (id: string, snap = parent): DispatchGraph => {
+      const model = new DispatchModel({ ...snap, dispatchId: id });
+      return new DispatchGraph({
+        model,
+        controller: new DispatchController(model, connection),
+        requestFrame: frames.request,
+        openSublattice: sub => make(sub, { ...diamond(sub), nodes: [] })
+      });
+    };
+    const graph = make('d-1');
+    Widget.attach(graph, document.body);
+    await graph.controller!.attached;
+    frames.run();
+    const expand = graph.node.querySelector('button[aria-label="Expand sublattice 4"]') as HTMLButtonElement;
+    expect(expand).not.toBeNull();
+    expand.click();
+    await flush();
+    await flush();
+    frames.run();
+    const sub = graph.node.querySelector('.jp-CovalentGraph-sublattices .jp-CovalentGraph') as HTMLElement;
+    expect(sub.dataset.dispatchId).toBe('d-sub');
+    expect(sub.querySelectorAll('.jp-CovalentNode')).toHaveLength(4);
+    expect(expand.getAttribute('aria-expanded')).toBe('true');
+  });
+});
