@@ -1,0 +1,141 @@
+/**
+ * Core benchmarks (issue: core). Figures, not assertions: `npm run bench`.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ct from '../src';
+import { liveGroupMembers } from '../src/executors/local/process-group';
+import { type BenchRow, peakSampler, stats, treeRssMb } from './bench-util';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitRunning(id: string): Promise<number> {
+  for (;;) {
+    const n = (await ct.getResult(id)).nodes[0];
+    const pid = (n.jobHandle as { pid?: number } | null)?.pid;
+    if (n.status === 'RUNNING' && pid) return pid;
+    await sleep(2);
+  }
+}
+
+/** ct.cancel on a running local task until its process group is gone and CANCELLED is on disk. */
+async function cancelLatency(trials: number): Promise<BenchRow[]> {
+  const hang = ct.electron(async function hang() {
+    await new Promise(() => undefined);
+  });
+  const wf = ct.lattice(() => hang());
+  const samples: number[] = [];
+  let unconfirmed = 0;
+  for (let i = 0; i < trials; i++) {
+    const id = await ct.dispatch(wf)();
+    const pid = await waitRunning(id);
+    const t0 = performance.now();
+    const report = await ct.cancel(id); // resolves after the kill is confirmed and the final state is journalled (fsync)
+    const elapsed = performance.now() - t0;
+    if (!report.confirmed || liveGroupMembers(pid).length) unconfirmed++;
+    samples.push(elapsed);
+  }
+  const s = stats(samples);
+  return [
+    { name: `cancel running local task: median (${trials} trials)`, value: s.median, unit: 'ms', target: '<= 20' },
+    { name: `cancel running local task: p99 (${trials} trials)`, value: s.p99, unit: 'ms', target: '<= 100' },
+    { name: 'cancel running local task: kills not confirmed', value: unconfirmed, unit: 'count', target: '0' },
+  ];
+}
+
+async function fanOut(n: number, executor: string): Promise<{ rate: number; peakMb: number }> {
+  const triv = ct.electron(function triv(i: number) {
+    return i * 2;
+  }, { executor });
+  const wf = ct.lattice((count: number) => {
+    const outs = [];
+    for (let i = 0; i < count; i++) outs.push(triv(i));
+    return outs;
+  });
+  await ct.dispatchSync(wf)(200); // warm the workers (and let the pool learn these tasks are quick)
+  const sampler = peakSampler(() => treeRssMb(), 25);
+  const t0 = performance.now();
+  const res = await ct.dispatchSync(wf)(n);
+  const elapsed = (performance.now() - t0) / 1000;
+  const peakMb = sampler.stop();
+  if (res.status !== 'COMPLETED') throw new Error(`fan-out ended ${res.status}`);
+  return { rate: n / elapsed, peakMb };
+}
+
+async function chain(n: number): Promise<number> {
+  const inc = ct.electron(function inc(x: number) {
+    return x + 1;
+  });
+  const wf = ct.lattice((len: number) => {
+    let v: number = 0;
+    for (let i = 0; i < len; i++) v = inc(v);
+    return v;
+  });
+  await ct.dispatchSync(wf)(50);
+  const t0 = performance.now();
+  const res = await ct.dispatchSync(wf)(n);
+  if (res.result !== n) throw new Error(`chain result ${res.result}`);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** A 100,000-node dispatch (inline tasks): peak memory; then the cost of a durable cancel flag with it in the store. */
+async function bigDispatch(n: number, trials: number): Promise<BenchRow[]> {
+  const triv = ct.electron(function triv(i: number) {
+    return i;
+  }, { executor: 'inline' });
+  const wf = ct.lattice((count: number) => {
+    const outs = [];
+    for (let i = 0; i < count; i++) outs.push(triv(i));
+    return outs;
+  });
+  global.gc?.();
+  const sampler = peakSampler(() => treeRssMb(), 25);
+  const t0 = performance.now();
+  const res = await ct.dispatchSync(wf)(n);
+  const elapsed = performance.now() - t0;
+  await ct.getDispatcher().flush();
+  const peakMb = sampler.stop();
+  const store = await ct.getDispatcher().getStore();
+  const dbMb = fs.statSync(store.paths.database).size / 1e6;
+  const samples: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    const t = performance.now();
+    store.appendDurable({ t: 'cancel', dispatchId: res.dispatchId, nodeIds: [i], reason: 'bench', source: 'api', at: new Date().toISOString() });
+    samples.push(performance.now() - t);
+  }
+  const tf = performance.now();
+  store.touchAll(res.dispatchId, { dispatchRow: () => ({ ...store.readDispatch(res.dispatchId)!.dispatch }), nodeRow: () => { throw new Error('unused'); }, nodeCount: () => 0 });
+  await store.flush();
+  const fullSnapshot = performance.now() - tf;
+  const s = stats(samples);
+  return [
+    { name: `${n.toLocaleString('en')}-node dispatch (inline): time to complete`, value: elapsed / 1000, unit: 's' },
+    { name: `${n.toLocaleString('en')}-node dispatch: peak memory, all processes`, value: peakMb, unit: 'MB', target: '<= 500' },
+    { name: 'store file with that dispatch', value: dbMb, unit: 'MB' },
+    { name: `durable cancel flag with it in the store: p99 (${trials} trials)`, value: s.p99, unit: 'ms', target: '<= 50' },
+    { name: 'durable cancel flag: median', value: s.median, unit: 'ms' },
+    { name: 'full store snapshot with it (background, batched)', value: fullSnapshot, unit: 'ms' },
+  ];
+}
+
+export async function runCoreBenchmarks(): Promise<BenchRow[]> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
+  process.env.CT_HOME = home;
+  const rows: BenchRow[] = [];
+  try {
+    rows.push(...(await cancelLatency(200)));
+    const local = await fanOut(10_000, 'local');
+    rows.push({ name: '10,000 independent trivial tasks, local', value: local.rate, unit: 'tasks/s', target: '>= 5000' });
+    rows.push({ name: '10,000-task run: peak memory, all processes', value: local.peakMb, unit: 'MB', target: '<= 250' });
+    rows.push({ name: '1,000-long chain, local', value: await chain(1000), unit: 'tasks/s', target: '>= 1000' });
+    const inline = await fanOut(50_000, 'inline');
+    rows.push({ name: '50,000 independent trivial tasks, inline', value: inline.rate, unit: 'tasks/s', target: '>= 50000' });
+    await ct.shutdown();
+    process.env.CT_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
+    rows.push(...(await bigDispatch(100_000, 200)));
+  } finally {
+    await ct.shutdown();
+  }
+  return rows;
+}
