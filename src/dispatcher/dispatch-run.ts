@@ -12,6 +12,9 @@ import { isNodeOutput, resolveOutputs, type NodeOutput } from '../workflow/node-
 import type { GraphNode, TransportGraph } from '../workflow/transport-graph';
 import type { Lattice } from '../workflow/lattice';
 import type { NodeResult, Result } from './result';
+import { LazyAbort } from './lazy-abort';
+import { InlineExecutor } from '../executors/inline-executor';
+import { taskContextStorage, type TaskContext } from '../executors/runner/run-payload';
 
 /** What a DispatchRun needs from the dispatcher that owns it. */
 export interface RunHost {
@@ -22,6 +25,8 @@ export interface RunHost {
   persist(run: DispatchRun, nodeId?: number): void;
   persistDurable(entry: { t: 'cancel'; nodeIds: number[]; reason: string | null; source: string } | { t: 'handle'; nodeIds: number[]; handle: string }, run: DispatchRun): void;
   emitNode(run: DispatchRun, node: Partial<NodeView> & { id: number }): void;
+  /** Whether anyone listens to node changes (building the event is skipped otherwise). */
+  wantsNodeEvents(): boolean;
   emitDispatch(run: DispatchRun): void;
   emitOutput(run: DispatchRun, nodeId: number, stream: 'stdout' | 'stderr', text: string): void;
   /** How long a cancel waits for an executor to confirm before reporting it unconfirmed. */
@@ -46,8 +51,9 @@ interface NodeState {
   sub: DispatchRun | undefined;
   remainingDeps: number;
   job: JobState | undefined;
-  settled: Promise<void>;
-  settle: () => void;
+  /** Resolves when the node is terminal; made only when someone waits. */
+  settled: Promise<void> | undefined;
+  settle: (() => void) | undefined;
 }
 
 interface KillResult {
@@ -58,7 +64,7 @@ interface KillResult {
 interface JobState {
   nodeIds: number[];
   executor: Executor<any, any> | undefined;
-  abort: AbortController;
+  abort: LazyAbort;
   handleJson: string | null;
   killing: Promise<KillResult> | undefined;
   /** Set once the dispatcher stopped waiting for the job (outputs arriving later are ignored). */
@@ -77,6 +83,8 @@ export class DispatchRun implements RowSource {
   status: StatusName = Status.RUNNING;
   readonly startedAt = new Date();
   completedAt: Date | null = null;
+  /** performance.now() when the dispatch ended (to know when its final rows are on disk). */
+  finishedAtMono = Infinity;
   result: unknown = null;
   error: string | null = null;
   readonly done: Promise<void>;
@@ -97,16 +105,12 @@ export class DispatchRun implements RowSource {
     this.jobs = jobs;
     this.jobIndexOf = [];
     jobs.forEach((j, i) => j.forEach((id) => (this.jobIndexOf[id] = i)));
-    this.nodes = graph.nodes.map((g) => {
-      let settle!: () => void;
-      const settled = new Promise<void>((r) => (settle = r));
-      return {
-        graph: g, status: Status.NEW_OBJECT, startedAt: null, completedAt: null, output: undefined, hasOutput: false,
-        error: null, cancelRequested: false, cancelReason: null, cancelSource: null, cancelOutcome: null,
-        cancelDetail: null, jobHandle: null, subDispatchId: null, sub: undefined,
-        remainingDeps: g.dependsOn.length, job: undefined, settled, settle,
-      };
-    });
+    this.nodes = graph.nodes.map((g) => ({
+      graph: g, status: Status.NEW_OBJECT, startedAt: null, completedAt: null, output: undefined, hasOutput: false,
+      error: null, cancelRequested: false, cancelReason: null, cancelSource: null, cancelOutcome: null,
+      cancelDetail: null, jobHandle: null, subDispatchId: null, sub: undefined,
+      remainingDeps: g.dependsOn.length, job: undefined, settled: undefined, settle: undefined,
+    }));
     this.unfinished = this.nodes.length;
   }
 
@@ -122,20 +126,38 @@ export class DispatchRun implements RowSource {
 
   // ---- scheduling -----------------------------------------------------------
 
+  private readyQueue: number[] = [];
+  private readyHead = 0;
+  private draining = false;
+
+  /**
+   * Start the jobs whose inputs are ready. Iterative, through a queue: a
+   * task that finishes synchronously (inline) releases its dependents here
+   * without growing the stack, even along a chain of 100,000 tasks.
+   */
   private startReady(jobIndexes: Iterable<number>): void {
-    for (const j of jobIndexes) {
-      const ids = this.jobs[j];
-      const head = this.nodes[ids[0]];
-      if (head.status !== Status.NEW_OBJECT || head.remainingDeps > 0 || head.job) continue;
-      if (ids.some((id) => this.nodes[id].cancelRequested || this.nodes[id].status !== Status.NEW_OBJECT)) continue;
-      if (head.graph.kind === 'sublattice') this.startSublattice(head);
-      else this.startJob(ids);
+    for (const j of jobIndexes) this.readyQueue.push(j);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.readyHead < this.readyQueue.length) {
+        const ids = this.jobs[this.readyQueue[this.readyHead++]];
+        const head = this.nodes[ids[0]];
+        if (head.status !== Status.NEW_OBJECT || head.remainingDeps > 0 || head.job) continue;
+        if (ids.some((id) => this.nodes[id].cancelRequested || this.nodes[id].status !== Status.NEW_OBJECT)) continue;
+        if (head.graph.kind === 'sublattice') this.startSublattice(head);
+        else this.startJob(ids);
+      }
+    } finally {
+      this.readyQueue = [];
+      this.readyHead = 0;
+      this.draining = false;
     }
   }
 
   private startJob(ids: number[]): void {
     const job: JobState = {
-      nodeIds: ids, executor: undefined, abort: new AbortController(), handleJson: null, killing: undefined, finished: false,
+      nodeIds: ids, executor: undefined, abort: new LazyAbort(), handleJson: null, killing: undefined, finished: false,
     };
     const now = new Date();
     for (const id of ids) {
@@ -143,16 +165,25 @@ export class DispatchRun implements RowSource {
       n.job = job;
       n.status = Status.RUNNING;
       n.startedAt = now;
-      this.changed(n, { status: n.status, startedAt: iso(now) });
+      this.changed(n, () => ({ status: n.status, startedAt: iso(now) }));
     }
     const head = this.nodes[ids[0]];
-    const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: ids[0], nodeIds: ids, name: head.graph.name };
     let executor: Executor<any, any>;
-    let payload: TaskPayload;
     try {
       // The executor is created only now, when the task really starts (never for a task cancelled earlier).
       executor = this.host.executorFor(head.graph);
       job.executor = executor;
+    } catch (e) {
+      this.finishJob(job, undefined, e);
+      return;
+    }
+    if (ids.length === 1 && executor instanceof InlineExecutor) {
+      this.runInline(job, head, executor);
+      return;
+    }
+    const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: ids[0], nodeIds: ids, name: head.graph.name };
+    let payload: TaskPayload;
+    try {
       payload = this.buildPayload(ids, executor.type === 'inline');
     } catch (e) {
       this.finishJob(job, undefined, e);
@@ -163,6 +194,44 @@ export class DispatchRun implements RowSource {
       (out: TaskOutput) => this.finishJob(job, out, undefined),
       (err: unknown) => this.finishJob(job, undefined, err),
     );
+  }
+
+  /**
+   * Inline tasks skip the executor's step template: there is nothing to
+   * serialize, upload or provision, and at tens of thousands of tasks per
+   * second its awaits would be most of the cost.
+   */
+  private runInline(job: JobState, n: NodeState, executor: InlineExecutor): void {
+    const g = n.graph;
+    const key = `${this.dispatchId}:${g.id}`;
+    job.handleJson = n.jobHandle = `{"kind":"inline","pid":${process.pid},"key":${JSON.stringify(key)}}`;
+    const ctx: TaskContext = {
+      dispatchId: this.dispatchId,
+      nodeId: g.id,
+      name: g.name,
+      get signal() {
+        return job.abort.signal;
+      },
+    };
+    const done = (ok: boolean, value: unknown) =>
+      this.finishJob(
+        job,
+        ok ? { steps: [{ nodeId: g.id, ok: true, value }] } : undefined,
+        ok ? undefined : value,
+      );
+    let value: unknown;
+    try {
+      const args = g.args.length ? g.args.map((a) => this.resolve(a)) : g.args;
+      value = executor.runInline(g.fn!, args, ctx, key);
+    } catch (e) {
+      done(false, e);
+      return;
+    }
+    if (value !== null && typeof value === 'object' && typeof (value as any).then === 'function') {
+      (value as Promise<unknown>).then((v) => done(true, v), (e) => done(false, e));
+    } else {
+      done(true, value);
+    }
   }
 
   private buildPayload(ids: number[], inProcess: boolean): TaskPayload {
@@ -186,10 +255,12 @@ export class DispatchRun implements RowSource {
     const run = this;
     return {
       metadata,
-      signal: job.abort.signal,
-      isCancelRequested: () => job.abort.signal.aborted,
+      get signal() {
+        return job.abort.signal;
+      },
+      isCancelRequested: () => job.abort.aborted,
       checkCancelled(step: string) {
-        if (job.abort.signal.aborted) {
+        if (job.abort.aborted) {
           throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled before step "${step}".`, {
             details: { dispatchId: metadata.dispatchId, nodeIds: metadata.nodeIds, step },
           });
@@ -200,11 +271,11 @@ export class DispatchRun implements RowSource {
         job.handleJson = json;
         for (const id of job.nodeIds) {
           run.nodes[id].jobHandle = json;
-          run.changed(run.nodes[id], { jobHandle: handle });
+          run.changed(run.nodes[id], () => ({ jobHandle: handle }));
         }
         if (job.executor?.durableJobHandles) run.host.persistDurable({ t: 'handle', nodeIds: job.nodeIds, handle: json }, run);
         // The cancel may have arrived while the job was being created: check again now that the handle exists.
-        if (job.abort.signal.aborted) {
+        if (job.abort.aborted) {
           await run.killJob(job);
           throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled while its job was being submitted; the job was cancelled.`);
         }
@@ -223,20 +294,17 @@ export class DispatchRun implements RowSource {
       return;
     }
     job.finished = true;
-    const cancelled = job.abort.signal.aborted;
-    const byId = new Map(out?.steps.map((s) => [s.nodeId, s]));
-    const completed: number[] = [];
+    const cancelled = job.abort.aborted;
     for (const id of job.nodeIds) {
       const n = this.nodes[id];
       if (isTerminal(n.status)) continue;
-      const step = byId.get(id);
+      const step = out?.steps.length === 1 ? (out.steps[0].nodeId === id ? out.steps[0] : undefined) : out?.steps.find((s) => s.nodeId === id);
       if (step && step.ok) {
         // It finished, even if a cancel was on its way: an honest COMPLETED.
         n.output = step.value;
         n.hasOutput = true;
         if (n.cancelRequested) n.cancelOutcome = 'already_finished';
         this.terminal(n, Status.COMPLETED, null);
-        completed.push(id);
       } else if (cancelled || (err !== undefined && isCancellation(err)) || (step && !step.ok && step.cancelled)) {
         this.terminal(n, Status.CANCELLED, null, this.outcomeAfterStop(job));
       } else {
@@ -301,11 +369,19 @@ export class DispatchRun implements RowSource {
       n.cancelDetail = cancel.detail ?? n.cancelDetail;
     }
     this.unfinished--;
-    this.changed(n, {
+    this.changed(n, () => ({
       status, completedAt: iso(n.completedAt), error, cancelOutcome: n.cancelOutcome, cancelDetail: n.cancelDetail,
       cancelRequested: n.cancelRequested, cancelReason: n.cancelReason, cancelSource: n.cancelSource,
-    });
-    n.settle();
+    }));
+    n.settle?.();
+    n.job = undefined; // release the job's controller and context
+  }
+
+  /** Resolves once the node is terminal. */
+  private settledOf(n: NodeState): Promise<void> {
+    if (isTerminal(n.status)) return Promise.resolve();
+    n.settled ??= new Promise<void>((r) => (n.settle = r));
+    return n.settled;
   }
 
   /** Release dependents of finished nodes; cancel what can no longer run. */
@@ -355,14 +431,15 @@ export class DispatchRun implements RowSource {
       }
     }
     this.completedAt = new Date();
+    this.finishedAtMono = performance.now();
     this.host.emitDispatch(this);
     this.host.persist(this);
     this.resolveDone();
   }
 
-  private changed(n: NodeState, fields: Partial<NodeView>): void {
+  private changed(n: NodeState, fields: Partial<NodeView> | (() => Partial<NodeView>)): void {
     this.host.persist(this, n.graph.id);
-    this.host.emitNode(this, { id: n.graph.id, ...fields });
+    if (this.host.wantsNodeEvents()) this.host.emitNode(this, { id: n.graph.id, ...(typeof fields === 'function' ? fields() : fields) });
   }
 
   // ---- cancellation ---------------------------------------------------------
@@ -422,7 +499,7 @@ export class DispatchRun implements RowSource {
         n.status = Status.CANCELLING;
         this.changed(n, { status: n.status, cancelRequested: true, cancelReason: n.cancelReason, cancelSource: source });
         waits.push(n.sub.cancel(null, reason, source).then(() => undefined));
-        waits.push(n.settled);
+        waits.push(this.settledOf(n));
         continue;
       }
       if (n.job) jobs.add(n.job);
@@ -440,7 +517,7 @@ export class DispatchRun implements RowSource {
         }
         m.status = Status.CANCELLING;
         this.changed(m, { status: m.status, cancelRequested: true, cancelReason: m.cancelReason, cancelSource: source });
-        waits.push(m.settled);
+        waits.push(this.settledOf(m));
       }
       job.abort.abort(new TaskCancelledError('Cancel requested.'));
       if (job.handleJson) void this.killJob(job);
@@ -496,7 +573,7 @@ export class DispatchRun implements RowSource {
    */
   private async forceFinishAfterKill(job: JobState): Promise<void> {
     const timeout = this.host.cancelConfirmTimeoutMs;
-    const settledAll = Promise.all(job.nodeIds.map((id) => this.nodes[id].settled));
+    const settledAll = Promise.all(job.nodeIds.map((id) => this.settledOf(this.nodes[id])));
     const timers: NodeJS.Timeout[] = [];
     const after = (ms: number) => new Promise<void>((r) => timers.push(setTimeout(r, ms)));
     const killDone = (async () => {
@@ -506,7 +583,11 @@ export class DispatchRun implements RowSource {
     })();
     const outcome = await Promise.race([
       settledAll.then(() => 'settled' as const),
-      killDone.then(() => after(Math.min(timeout, 5000))).then(() => 'late' as const),
+      // An executor that says it could not confirm the kill: stop waiting now. One that confirmed
+      // gets a few seconds for its execute() to notice.
+      killDone
+        .then(() => ((job as any).killResult?.confirmed === false ? undefined : after(Math.min(timeout, 5000))))
+        .then(() => 'late' as const),
       after(timeout).then(() => 'timeout' as const),
     ]);
     timers.forEach(clearTimeout);

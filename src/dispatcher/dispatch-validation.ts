@@ -22,9 +22,10 @@ export function executorTypeOf(spec: ExecutorSpec): string {
  * at dispatch time, naming the task, instead of failing later on a worker.
  */
 export function validateGraph(graph: TransportGraph): void {
+  const known = new Set(executorTypes());
   for (const node of graph.nodes) {
     if (node.kind !== 'electron') continue;
-    validateExecutorSpec(node);
+    validateExecutorSpec(node, known);
     if (executorTypeOf(node.executor!) === 'inline') continue; // runs here, with the real function and objects
     const label = `Task ${node.id} (${node.name})`;
     const analysis = analyzeFunctionSource(node.source ?? '');
@@ -52,11 +53,11 @@ export function validateGraph(graph: TransportGraph): void {
   }
 }
 
-function validateExecutorSpec(node: GraphNode): void {
+function validateExecutorSpec(node: GraphNode, known: ReadonlySet<string>): void {
   const spec = node.executor;
   if (isExecutorInstance(spec)) return;
   const type = typeof spec === 'string' ? spec : spec && typeof spec === 'object' ? (spec as ExecutorConfig).type : undefined;
-  if (typeof type !== 'string' || !executorTypes().includes(type)) {
+  if (typeof type !== 'string' || !known.has(type)) {
     throw new InvalidInputError(
       ErrorCodes.UNKNOWN_EXECUTOR,
       `Task ${node.id} (${node.name}) names executor ${JSON.stringify(type ?? spec)}, which is not registered. ` +

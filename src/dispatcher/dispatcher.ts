@@ -51,6 +51,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly runs = new Map<string, DispatchRun>();
+  private readonly evicted = new Map<string, DispatchSummary>();
   private readonly emitter = new EventEmitter();
   private readonly executors = new Map<string, Executor<any, any>>();
   private storePromise: Promise<Store> | undefined;
@@ -72,6 +73,7 @@ export class Dispatcher {
   getStore(): Promise<Store> {
     this.storePromise ??= Store.open(this.home).then((s) => {
       this.store = s;
+      s.onFlushed = () => this.evictFinished();
       this.requests = new CancelRequestWatcher(
         s.paths,
         (id) => this.runs.has(id),
@@ -97,7 +99,8 @@ export class Dispatcher {
     }
     await this.getStore();
     const run = this.createRun(lattice, args, null);
-    run.start();
+    // Start on the next turn: the caller gets the id (and can show the graph) before tasks are handed out.
+    setImmediate(() => run.start());
     return run.dispatchId;
   }
 
@@ -122,7 +125,7 @@ export class Dispatcher {
       },
       executorFor: (node) => this.executorFor(node),
       executorLabel: (node) => (isExecutorInstance(node.executor) ? node.executor.label() : executorTypeOf(node.executor ?? 'local')),
-      executorConfigJson: (node) => JSON.stringify(this.executorConfig(node)),
+      executorConfigJson: (node) => this.executorKey(node),
       startSubDispatch: (parent, node, args) => {
         const run = this.createRun(node.lattice!, args, { run: parent, nodeId: node.id });
         run.start();
@@ -138,6 +141,7 @@ export class Dispatcher {
         );
       },
       emitNode: (run, node) => this.emit('node-changed', { dispatchId: run.dispatchId, node }),
+      wantsNodeEvents: () => this.emitter.listenerCount('node-changed') > 0,
       emitDispatch: (run) =>
         this.emit('dispatch-changed', {
           dispatchId: run.dispatchId,
@@ -156,15 +160,25 @@ export class Dispatcher {
     return spec as ExecutorConfig;
   }
 
+  private readonly configJson = new Map<unknown, string>();
+  /** The executor's config as JSON: its identity for sharing and packing, and what the store keeps. */
   private executorKey(node: GraphNode): string {
-    return node.kind === 'electron' ? JSON.stringify(this.executorConfig(node)) : `sublattice:${node.id}`;
+    if (node.kind !== 'electron') return `sublattice:${node.id}`;
+    const spec = node.executor ?? 'local';
+    let json = this.configJson.get(spec);
+    if (json === undefined) {
+      json = JSON.stringify(this.executorConfig(node));
+      if (this.configJson.size > 1000) this.configJson.clear();
+      this.configJson.set(spec, json);
+    }
+    return json;
   }
 
   /** The executor instance for a node; created on first use, then shared. */
   private executorFor(node: GraphNode): Executor<any, any> {
     const spec = node.executor ?? 'local';
     if (isExecutorInstance(spec)) return spec;
-    const key = JSON.stringify(this.executorConfig(node));
+    const key = this.executorKey(node);
     let ex = this.executors.get(key);
     if (!ex) {
       ex = createExecutor(this.executorConfig(node));
@@ -223,9 +237,37 @@ export class Dispatcher {
     return this.runs.get(dispatchId)?.snapshot();
   }
 
-  /** The dispatches this process runs or ran, oldest first. */
-  listDispatches(): DispatchSummary[] {
-    return [...this.runs.values()].map((r) => ({
+  /**
+   * Finished dispatches stay in memory only while recent: the newest
+   * KEEP_FINISHED top-level ones. Older ones, once their final state is on
+   * disk, are dropped to a one-line summary; `getResult` reads them back
+   * from the store. A kernel that runs for days does not grow without bound.
+   */
+  private evictFinished(): void {
+    const KEEP_FINISHED = 20;
+    const snapshotAt = this.store?.lastSnapshotTakenAt ?? -Infinity;
+    const finished = [...this.runs.values()].filter((r) => !r.parent && isTerminal(r.status));
+    for (const run of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) {
+      const family = this.familyOf(run);
+      if (!family.every((r) => isTerminal(r.status) && r.finishedAtMono < snapshotAt)) continue;
+      for (const r of family) {
+        this.evicted.set(r.dispatchId, this.summaryOf(r));
+        this.runs.delete(r.dispatchId);
+      }
+    }
+  }
+
+  private familyOf(run: DispatchRun): DispatchRun[] {
+    const out = [run];
+    for (const n of run.nodes) {
+      const child = n.subDispatchId ? this.runs.get(n.subDispatchId) : undefined;
+      if (child) out.push(...this.familyOf(child));
+    }
+    return out;
+  }
+
+  private summaryOf(r: DispatchRun): DispatchSummary {
+    return {
       dispatchId: r.dispatchId,
       name: r.name,
       status: r.status,
@@ -233,7 +275,12 @@ export class Dispatcher {
       completedAt: r.completedAt?.toISOString() ?? null,
       nodeCount: r.nodes.length,
       parentDispatchId: r.parent?.run.dispatchId ?? null,
-    }));
+    };
+  }
+
+  /** The dispatches this process runs or ran, oldest first. */
+  listDispatches(): DispatchSummary[] {
+    return [...this.evicted.values(), ...[...this.runs.values()].map((r) => this.summaryOf(r))];
   }
 
   // ---- cancel ---------------------------------------------------------------

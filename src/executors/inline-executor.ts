@@ -1,5 +1,5 @@
 import { Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from './executor';
-import { runPayload } from './runner/run-payload';
+import { runPayload, taskContextStorage, type TaskContext } from './runner/run-payload';
 import type { TaskOutput, TaskPayload } from './task-payload';
 
 /**
@@ -36,6 +36,22 @@ export class InlineExecutor extends Executor<TaskPayload, TaskOutput> {
     } finally {
       this.running.delete(key);
     }
+  }
+
+  /**
+   * Run one task's function here, now, in its task context. Returns its
+   * value, or a promise of it; the dispatcher calls this directly for
+   * single tasks (no step template), and `cancel` can still wait for it.
+   */
+  runInline(fn: (...args: any[]) => unknown, args: unknown[], ctx: TaskContext, key: string): unknown {
+    const value = taskContextStorage().run(ctx, () => fn(...args));
+    if (value !== null && typeof value === 'object' && typeof (value as any).then === 'function') {
+      const work = value as Promise<unknown>;
+      this.running.set(key, work);
+      const forget = () => this.running.delete(key);
+      work.then(forget, forget);
+    }
+    return value;
   }
 
   async cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<boolean> {

@@ -45,6 +45,11 @@ interface Pending {
 export class Store {
   private pending = new Map<string, Pending>();
   private written = new Set<string>();
+  private writing = false;
+  /** Called after each snapshot reaches the disk. */
+  onFlushed: (() => void) | undefined;
+  /** performance.now() when the rows of the newest snapshot on disk were taken. */
+  lastSnapshotTakenAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private flushRequested = false;
@@ -136,6 +141,8 @@ export class Store {
 
   /** Pick up other processes' writes, when the file changed since we last saw it. */
   private refresh(): void {
+    // Never swap the database under a snapshot being written.
+    if (this.writing) return;
     if (this.stamp() !== this.diskStamp) {
       const fresh = this.loadFromDisk(false);
       this.db.close();
@@ -164,9 +171,10 @@ export class Store {
 
   private schedule(): void {
     if (this.timer || this.closed) return;
-    // Batch: wait at least 200 ms, and ten times the last snapshot, so writing
-    // the store never takes more than about a tenth of the time.
-    const delay = Math.min(5000, Math.max(200, this.lastFlushMs * 10));
+    // Batch: wait at least 250 ms, and twenty times the last snapshot, so
+    // writing the store takes at most about a twentieth of the time. Urgent
+    // facts do not wait for this: they go through the journal.
+    const delay = Math.min(10_000, Math.max(250, this.lastFlushMs * 20));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush().catch((e) => process.emitWarning(`covalent-ts: store flush failed: ${(e as Error).message}`));
@@ -197,9 +205,11 @@ export class Store {
       this.timer = undefined;
     }
     this.flushRequested = false;
-    this.flushing = this.doFlush().finally(() => {
-      this.flushing = undefined;
-    });
+    this.flushing = this.doFlush()
+      .then(() => this.onFlushed?.())
+      .finally(() => {
+        this.flushing = undefined;
+      });
     return this.flushing;
   }
 
@@ -216,24 +226,39 @@ export class Store {
       this.refresh();
       const batch = this.pending;
       this.pending = new Map();
+      const batchTakenAt = performance.now();
       const redundantJournals = this.journal.rotate();
       const deadJournals = listJournalFiles(this.paths.journalDir).filter(
         (f) => !this.journal.isOwn(f) && !processAlive(journalOwnerPid(f)),
       );
-      this.writeRows(batch);
+      await this.writeRows(batch);
       for (const id of batch.keys()) this.written.add(id);
       const bytes = this.db.export();
       writeFileAtomicSync(this.paths.database, bytes);
       this.diskStamp = this.stamp();
       for (const f of [...redundantJournals, ...deadJournals]) fs.rmSync(f, { force: true });
+      this.lastSnapshotTakenAt = batchTakenAt;
     } finally {
       this.lastFlushMs = performance.now() - t0;
       await release();
     }
   }
 
-  private writeRows(batch: Map<string, Pending>): void {
+  /**
+   * Rows are written in slices of a few milliseconds, yielding in between,
+   * so a dispatch of 100,000 tasks never freezes the kernel while it is
+   * saved. The transaction spans the slices; the file is written once at the end.
+   */
+  private async writeRows(batch: Map<string, Pending>): Promise<void> {
     const db = this.db;
+    this.writing = true;
+    let sliceStart = performance.now();
+    const maybeYield = async () => {
+      if (performance.now() - sliceStart > 8) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    };
     const upDispatch = db.prepare(
       `INSERT OR REPLACE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
         parent_node_id, owner_pid, owner_host, error, result, result_ref, node_count, updated_at)
@@ -264,6 +289,7 @@ export class Store {
             n.completedAt, output, outputRef, n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource,
             n.cancelOutcome, n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn),
           ]);
+          if ((n.nodeId & 255) === 0) await maybeYield();
         }
       }
       db.exec('COMMIT');
@@ -273,6 +299,7 @@ export class Store {
     } finally {
       upDispatch.free();
       upNode.free();
+      this.writing = false;
     }
   }
 

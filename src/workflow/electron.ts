@@ -61,6 +61,7 @@ export function electron(target: AnyFn | Lattice<any>, options: ElectronOptions 
     options: { ...options },
   };
 
+  let source: string | undefined;
   const call = function (this: unknown, ...args: unknown[]): unknown {
     const graph = currentGraph();
     if (!graph) {
@@ -82,7 +83,7 @@ export function electron(target: AnyFn | Lattice<any>, options: ElectronOptions 
       name: def.name,
       kind: sub ? 'sublattice' : 'electron',
       fn: def.fn,
-      source: def.fn ? Function.prototype.toString.call(def.fn) : undefined,
+      source: def.fn ? (source ??= Function.prototype.toString.call(def.fn)) : undefined,
       lattice: sub,
       executor: options.executor,
       args,

@@ -66,6 +66,8 @@ export function findUnserializable(value: unknown, path = '', seen = new Set<obj
 
 /** Throw a clear error when a value cannot be sent where a task runs. */
 export function assertSerializable(value: unknown, what: string): void {
+  const t = typeof value;
+  if (value === null || (t !== 'object' && t !== 'function' && t !== 'symbol')) return;
   const problem = findUnserializable(value);
   if (problem) {
     throw new InvalidInputError(

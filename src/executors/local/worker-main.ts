@@ -1,16 +1,18 @@
 /**
- * Entry point of a local worker process. It runs one task at a time and
- * reports its outcome; the pool kills the whole process group to cancel it.
+ * Entry point of a local worker process. It runs one task at a time, in the
+ * order received, and reports each outcome; the pool kills the whole process
+ * group to cancel a running task. The pool may send several quick tasks at
+ * once (fewer messages per task); a task not yet started can be skipped.
  */
 import { runPayload } from '../runner/run-payload';
 import type { TaskPayload } from '../task-payload';
 
-interface RunMessage {
-  t: 'run';
+interface WorkerJob {
   key: string;
   dispatchId: string;
   payload: TaskPayload;
 }
+type Incoming = { t: 'run'; jobs: WorkerJob[] } | { t: 'skip'; key: string };
 
 // Tasks reach the task API as `ct` (what the free-variable check allows).
 (globalThis as any).ct ??= require('../../index');
@@ -25,26 +27,82 @@ process.on('disconnect', () => {
   }
 });
 
-process.on('message', (msg: RunMessage) => {
-  if (!msg || msg.t !== 'run') return;
-  void runPayload(msg.payload, { dispatchId: msg.dispatchId }).then((output) => {
-    try {
-      process.send!({ t: 'done', key: msg.key, output });
-    } catch (e) {
-      // A returned value that cannot cross the process boundary is the task's failure, not the worker's.
-      process.send!({
-        t: 'done',
-        key: msg.key,
-        output: {
-          steps: output.steps.map((s) => ({
-            nodeId: s.nodeId,
-            ok: false,
-            error: { name: 'NotSerializable', message: `The task returned a value that cannot be sent back: ${(e as Error).message}. Return plain data.` },
-          })),
-        },
-      });
+const queue: WorkerJob[] = [];
+let current: string | undefined;
+let outbox: unknown[] = [];
+let flushScheduled = false;
+
+function send(msg: unknown): void {
+  outbox.push(msg);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+function flush(): void {
+  flushScheduled = false;
+  if (!outbox.length) return;
+  const batch = outbox;
+  outbox = [];
+  try {
+    process.send!({ t: 'batch', messages: batch });
+  } catch (e) {
+    // A returned value that cannot cross the process boundary is that task's failure, not the worker's.
+    for (const m of batch as any[]) {
+      try {
+        process.send!({ t: 'batch', messages: [m] });
+      } catch {
+        process.send!({
+          t: 'batch',
+          messages: [{
+            t: 'done',
+            key: m.key,
+            ms: m.ms,
+            output: {
+              steps: m.output.steps.map((s: { nodeId: number }) => ({
+                nodeId: s.nodeId,
+                ok: false,
+                error: { name: 'NotSerializable', message: `The task returned a value that cannot be sent back: ${(e as Error).message}. Return plain data.` },
+              })),
+            },
+          }],
+        });
+      }
     }
-  });
+  }
+}
+
+let draining = false;
+async function drain(): Promise<void> {
+  if (draining) return;
+  draining = true;
+  while (queue.length) {
+    const job = queue.shift()!;
+    current = job.key;
+    const t0 = performance.now();
+    const output = await runPayload(job.payload, { dispatchId: job.dispatchId });
+    current = undefined;
+    send({ t: 'done', key: job.key, output, ms: performance.now() - t0 });
+    // Let pending messages (a skip, say) in before the next task starts.
+    if (queue.length) await new Promise((r) => setImmediate(r));
+  }
+  draining = false;
+}
+
+process.on('message', (msg: Incoming) => {
+  if (msg?.t === 'run') {
+    queue.push(...msg.jobs);
+    void drain();
+  } else if (msg?.t === 'skip') {
+    const i = queue.findIndex((j) => j.key === msg.key);
+    if (i >= 0) {
+      queue.splice(i, 1);
+      send({ t: 'skipped', key: msg.key });
+    } else if (current === msg.key) {
+      send({ t: 'running', key: msg.key });
+    }
+    // Otherwise it already finished; its 'done' was sent before this answer would be.
+  }
 });
 
 process.send!({ t: 'ready' });

@@ -10,7 +10,7 @@ export interface PoolJob {
   key: string;
   dispatchId: string;
   payload: TaskPayload;
-  /** Called when a worker takes the job, with the worker's pid (= its process group). */
+  /** Called when the job is handed to a worker, with the worker's pid (= its process group). */
   onStart(pid: number): void;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   resolve(output: TaskOutput): void;
@@ -21,22 +21,35 @@ interface Worker {
   child: ChildProcess;
   pid: number;
   ready: boolean;
-  job: PoolJob | undefined;
+  /** Jobs sent to this worker, in the order it runs them; the first is running. */
+  jobs: PoolJob[];
   /** Set while we are killing it on purpose. */
   killing: boolean;
+  /** Answers to 'skip' requests, by job key. */
+  skipAnswers: Map<string, (answer: 'skipped' | 'running' | 'done') => void>;
 }
 
+/** Tasks whose runs took less than this (moving average) are sent to workers in batches. */
+const QUICK_TASK_MS = 2;
+const MAX_BATCH = 64;
+
 /**
- * A fixed pool of worker processes. Each runs one task at a time, in its own
- * process group, so cancelling a running task kills exactly that task's
- * process tree; the worker is then replaced. Reusing workers keeps the
- * per-task cost to one message each way.
+ * A fixed pool of worker processes, each in its own process group, so
+ * cancelling a running task kills exactly that task's process tree; the
+ * worker is then replaced.
+ *
+ * Messages between processes are the main per-task cost, so tasks that are
+ * known to be quick (by the durations of their earlier runs) are sent to a
+ * worker several at a time. A batched task that has not started yet is
+ * skipped by message when cancelled; only a running task costs a worker.
  */
 export class WorkerPool {
   private workers: Worker[] = [];
   private queue: PoolJob[] = [];
   private closed = false;
   private readonly workerScript = resolveWorkerScript();
+  /** Moving average of run time per task source. */
+  private readonly durations = new Map<string, number>();
 
   constructor(readonly size: number = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
     // Workers must not outlive us: if we exit without closing the pool, kill their groups.
@@ -50,38 +63,67 @@ export class WorkerPool {
     }
     this.queue.push(job);
     this.pump();
-    this.refCount(0);
+    this.updateRef();
   }
 
-  /** Remove a job that has not started. True if it was still queued. */
+  /** Remove a job that no worker has yet. True if it was still queued here. */
   dequeue(key: string): boolean {
     const i = this.queue.findIndex((j) => j.key === key);
     if (i < 0) return false;
     const [job] = this.queue.splice(i, 1);
     job.reject(new TaskCancelledError('The task was cancelled before a worker started it.'));
+    this.updateRef();
     return true;
   }
 
-  /** Is the job with this key running on a worker right now? */
-  runningPid(key: string): number | undefined {
-    return this.workers.find((w) => w.job?.key === key)?.pid;
+  /**
+   * Stop the job `key`. Queued here or waiting in a worker: it is removed
+   * and never starts. Running: the worker's whole process group is killed
+   * (SIGTERM, SIGKILL after `graceMs`) and the worker replaced; jobs queued
+   * behind it go back to the pool. Resolves true when nothing of it runs.
+   */
+  async kill(key: string, _pid: number, graceMs: number): Promise<boolean> {
+    if (this.dequeue(key)) return true;
+    const worker = this.workers.find((w) => w.jobs.some((j) => j.key === key));
+    if (!worker) return true; // finished: nothing of it is running
+    if (worker.jobs[0].key !== key) {
+      const answer = await this.askSkip(worker, key);
+      if (answer === 'skipped' || answer === 'done') return true;
+    }
+    return this.killWorker(worker, key, graceMs);
   }
 
-  /**
-   * Kill the worker running `key` (its whole process group) and replace it.
-   * Resolves true when no process of that group is left.
-   */
-  async kill(key: string, pid: number, graceMs: number): Promise<boolean> {
-    const worker = this.workers.find((w) => w.pid === pid && w.job?.key === key);
-    if (!worker) return true; // finished (or never started) here: nothing of it is running
+  private askSkip(worker: Worker, key: string): Promise<'skipped' | 'running' | 'done' | 'timeout'> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        worker.skipAnswers.delete(key);
+        resolve('timeout');
+      }, 1000);
+      worker.skipAnswers.set(key, (a) => {
+        clearTimeout(timer);
+        worker.skipAnswers.delete(key);
+        resolve(a);
+      });
+      try {
+        worker.child.send({ t: 'skip', key });
+      } catch {
+        resolve('timeout');
+      }
+    });
+  }
+
+  private async killWorker(worker: Worker, key: string, graceMs: number): Promise<boolean> {
     worker.killing = true;
-    const job = worker.job!;
     const result = await killProcessGroup(worker.pid, graceMs);
-    if (worker.job === job) {
-      worker.job = undefined;
-      job.reject(new TaskCancelledError('The task was cancelled and its process tree was killed.'));
+    const jobs = worker.jobs.splice(0);
+    for (const job of jobs) {
+      if (job.key === key) job.reject(new TaskCancelledError('The task was cancelled and its process tree was killed.'));
     }
-    this.replace(worker);
+    // Jobs that were waiting behind it in that worker had not started: run them elsewhere.
+    this.queue.unshift(...jobs.filter((j) => j.key !== key));
+    this.remove(worker);
+    this.pump();
+    this.updateRef();
     return result.gone;
   }
 
@@ -92,55 +134,85 @@ export class WorkerPool {
       serialization: 'advanced',
       execArgv: [],
     });
-    const worker: Worker = { child, pid: child.pid!, ready: false, job: undefined, killing: false };
-    child.unref();
-    (child as any).channel?.unref?.();
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => worker.job?.onOutput('stdout', d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => worker.job?.onOutput('stderr', d));
-    (child.stdout as any).unref?.();
-    (child.stderr as any).unref?.();
+    const worker: Worker = { child, pid: child.pid!, ready: false, jobs: [], killing: false, skipAnswers: new Map() };
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => worker.jobs[0]?.onOutput('stdout', d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => worker.jobs[0]?.onOutput('stderr', d));
     child.on('message', (msg: any) => {
       if (msg?.t === 'ready') {
         worker.ready = true;
         this.pump();
-      } else if (msg?.t === 'done' && worker.job?.key === msg.key) {
-        const job = worker.job!;
-        worker.job = undefined;
-        this.refCount(-1);
-        job.resolve(msg.output as TaskOutput);
+      } else if (msg?.t === 'batch') {
+        for (const m of msg.messages) this.onWorkerMessage(worker, m);
         this.pump();
+        this.updateRef();
       }
     });
     child.on('exit', (code, sig) => {
-      const job = worker.job;
-      worker.job = undefined;
-      if (job) {
-        this.refCount(-1);
-        if (worker.killing) job.reject(new TaskCancelledError('The task was cancelled and its process tree was killed.'));
-        else job.reject(new TaskFailedError(`The worker process running the task exited unexpectedly (${sig ?? `exit code ${code}`}).`));
-      }
-      if (!worker.killing) this.replace(worker);
+      if (worker.killing) return;
+      const jobs = worker.jobs.splice(0);
+      const [running, ...waiting] = jobs;
+      running?.reject(new TaskFailedError(`The worker process running the task exited unexpectedly (${sig ?? `exit code ${code}`}).`));
+      this.queue.unshift(...waiting);
+      this.remove(worker);
+      this.pump();
+      this.updateRef();
     });
     return worker;
   }
 
-  private replace(worker: Worker): void {
+  private onWorkerMessage(worker: Worker, m: { t: string; key: string; output?: TaskOutput; ms?: number }): void {
+    const i = worker.jobs.findIndex((j) => j.key === m.key);
+    if (m.t === 'done' || m.t === 'skipped') {
+      if (i >= 0) {
+        const [job] = worker.jobs.splice(i, 1);
+        if (m.t === 'done') {
+          this.recordDuration(job, m.ms ?? 0);
+          job.resolve(m.output!);
+        } else {
+          job.reject(new TaskCancelledError('The task was cancelled before it started.'));
+        }
+      }
+      worker.skipAnswers.get(m.key)?.(m.t === 'done' ? 'done' : 'skipped');
+    } else if (m.t === 'running') {
+      worker.skipAnswers.get(m.key)?.('running');
+    }
+  }
+
+  private sourceKey(job: PoolJob): string {
+    return job.payload.steps.length === 1 ? job.payload.steps[0].source : job.payload.steps.map((s) => s.source).join('\u0000');
+  }
+
+  private recordDuration(job: PoolJob, ms: number): void {
+    const k = this.sourceKey(job);
+    const prev = this.durations.get(k);
+    this.durations.set(k, prev === undefined ? ms : prev * 0.8 + ms * 0.2);
+    if (this.durations.size > 10_000) this.durations.clear();
+  }
+
+  private isQuick(job: PoolJob): boolean {
+    const d = this.durations.get(this.sourceKey(job));
+    return d !== undefined && d < QUICK_TASK_MS;
+  }
+
+  private remove(worker: Worker): void {
     const i = this.workers.indexOf(worker);
     if (i >= 0) this.workers.splice(i, 1);
-    if (!this.closed) this.pump();
   }
 
   // The pool keeps the event loop alive only while it has work; idle workers never block exit.
-  private refCount(_delta: number): void {
-    const busy = this.queue.length > 0 || this.workers.some((w) => w.job);
+  private updateRef(): void {
+    const busy = this.queue.length > 0 || this.workers.some((w) => w.jobs.length > 0);
     for (const w of this.workers) {
       const channel = (w.child as any).channel;
+      const streams = [w.child.stdout as any, w.child.stderr as any];
       if (busy) {
         w.child.ref();
         channel?.ref?.();
+        streams.forEach((s) => s?.ref?.());
       } else {
         w.child.unref();
         channel?.unref?.();
+        streams.forEach((s) => s?.unref?.());
       }
     }
   }
@@ -149,16 +221,20 @@ export class WorkerPool {
     if (this.closed) return;
     if (this.workers.length < this.size) {
       while (this.workers.length < this.size) this.workers.push(this.spawn());
-      this.refCount(0);
+      this.updateRef();
     }
-    for (const w of this.workers) {
-      if (!this.queue.length) break;
-      if (!w.ready || w.job || w.killing) continue;
-      const job = this.queue.shift()!;
-      w.job = job;
-      this.refCount(1);
-      w.child.send({ t: 'run', key: job.key, dispatchId: job.dispatchId, payload: job.payload });
-      job.onStart(w.pid);
+    const idle = this.workers.filter((w) => w.ready && !w.killing && w.jobs.length === 0);
+    for (let wi = 0; wi < idle.length && this.queue.length; wi++) {
+      const w = idle[wi];
+      const batch = [this.queue.shift()!];
+      if (this.isQuick(batch[0])) {
+        // Share what is queued among the idle workers, in runs of quick tasks.
+        const share = Math.min(MAX_BATCH, Math.ceil(this.queue.length / (idle.length - wi)));
+        while (batch.length < share + 1 && this.queue.length && this.isQuick(this.queue[0])) batch.push(this.queue.shift()!);
+      }
+      w.jobs.push(...batch);
+      w.child.send({ t: 'run', jobs: batch.map((j) => ({ key: j.key, dispatchId: j.dispatchId, payload: j.payload })) });
+      for (const j of batch) j.onStart(w.pid);
     }
   }
 
@@ -175,8 +251,10 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new TaskCancelledError('The local worker pool was closed.'));
-    await Promise.all(this.workers.map((w) => killProcessGroup(w.pid, 500)));
-    this.workers = [];
+    const workers = this.workers.splice(0);
+    for (const w of workers) w.killing = true;
+    await Promise.all(workers.map((w) => killProcessGroup(w.pid, 500)));
+    for (const w of workers) for (const j of w.jobs.splice(0)) j.reject(new TaskCancelledError('The local worker pool was closed.'));
   }
 }
 
@@ -196,7 +274,7 @@ const POOL_KEY = Symbol.for('covalent-ts.localWorkerPool');
 /** One pool per process, shared by every copy of the library. */
 export function sharedWorkerPool(): WorkerPool {
   const g = globalThis as any;
-  if (!g[POOL_KEY] || g[POOL_KEY].closedFlag) g[POOL_KEY] = new WorkerPool(Number(process.env.CT_LOCAL_WORKERS) || undefined);
+  g[POOL_KEY] ??= new WorkerPool(Number(process.env.CT_LOCAL_WORKERS) || undefined);
   return g[POOL_KEY];
 }
 export async function closeSharedWorkerPool(): Promise<void> {

@@ -1,0 +1,200 @@
+/**
+ * One Slurm cluster as reached from this process (locally, or through one SSH
+ * login), shared by every SlurmExecutor that targets it:
+ *
+ * - a watcher that polls `scontrol show job -o` for all watched jobs at once,
+ *   with an interval that backs off while nothing changes;
+ * - a cancel batcher: cancels arriving within a few ms become one
+ *   `scancel id1 id2 ...`, so cancelling many tasks sends one command.
+ */
+import * as path from 'node:path';
+import { ErrorCodes, ExecutorError } from '../../errors';
+import { Backoff, sleepUnlessAborted } from '../remote/backoff';
+import { LocalHost } from '../remote/local-host';
+import type { ExecResult, RemoteHost } from '../remote/remote-host';
+import { shArgv, shq } from '../remote/shell-quote';
+import { SSHHost } from '../ssh/ssh-host';
+import { loginKey } from '../ssh/ssh-options';
+import { isSlurmJobId, isTerminalSlurmState, parseScontrolJobs, type SlurmJobInfo } from './scontrol';
+import type { ResolvedSlurmOptions } from './slurm-options';
+
+/** Cancels that arrive within this window share one scancel. */
+const CANCEL_BATCH_WINDOW_MS = 5;
+/** Above this many watched jobs, one `scontrol show job -o` lists all jobs instead of one call per id. */
+const PER_ID_QUERY_LIMIT = 16;
+
+/** A watched job's end: its last record, or `gone` when Slurm no longer knows it. */
+export type JobEnd = { kind: 'terminal'; info: SlurmJobInfo } | { kind: 'gone' };
+
+interface Watch {
+  resolve: (end: JobEnd) => void;
+  missing: number;
+  state?: string;
+}
+
+export interface ClusterStats {
+  scancelCalls: number;
+  scancelJobIds: number;
+  scontrolCalls: number;
+}
+
+export class SlurmCluster {
+  readonly host: RemoteHost;
+  readonly key: string;
+  readonly stats: ClusterStats = { scancelCalls: 0, scancelJobIds: 0, scontrolCalls: 0 };
+  private readonly watches = new Map<string, Watch[]>();
+  private polling = false;
+  private readonly backoff: Backoff;
+  private wake = new AbortController();
+  private pendingCancel: { ids: Set<string>; done: Promise<ExecResult> } | undefined;
+
+  constructor(private readonly o: ResolvedSlurmOptions) {
+    this.host = o.ssh ? new SSHHost(o.ssh) : new LocalHost();
+    this.key = clusterKey(o);
+    this.backoff = new Backoff(o.pollIntervalMs, o.maxPollIntervalMs);
+  }
+
+  describe(): string {
+    return this.o.ssh ? `Slurm via ${loginKey(this.o.ssh)}` : 'Slurm (local)';
+  }
+
+  /** A Slurm client command by name, honouring `slurmBinDir`. */
+  bin(name: 'sbatch' | 'scontrol' | 'scancel'): string {
+    return this.o.slurmBinDir ? path.posix.join(this.o.slurmBinDir, name) : name;
+  }
+
+  /** Run a script with SLURM_CONF set when configured. */
+  exec(script: string, timeoutMs = 120000): Promise<ExecResult> {
+    const prefix = this.o.slurmConf ? `SLURM_CONF=${shq(this.o.slurmConf)}; export SLURM_CONF\n` : '';
+    return this.host.exec(prefix + script, { timeoutMs });
+  }
+
+  /** Resolve when the job is terminal (or unknown to Slurm). */
+  waitForEnd(jobId: string): Promise<JobEnd> {
+    return new Promise<JobEnd>((resolve) => {
+      const list = this.watches.get(jobId) ?? [];
+      list.push({ resolve, missing: 0 });
+      this.watches.set(jobId, list);
+      this.nudge();
+      if (!this.polling) void this.pollLoop();
+    });
+  }
+
+  /** Poll soon and with short intervals again (something is expected to change). */
+  nudge(): void {
+    this.backoff.reset();
+    this.wake.abort();
+  }
+
+  private async pollLoop(): Promise<void> {
+    this.polling = true;
+    try {
+      while (this.watches.size > 0) {
+        this.wake = new AbortController();
+        let changed = false;
+        try {
+          changed = await this.pollOnce();
+        } catch {
+          // Transient (connection, slurmctld busy): keep the watches and retry.
+        }
+        if (changed) this.backoff.reset();
+        if (this.watches.size === 0) break;
+        await sleepUnlessAborted(this.backoff.next(), this.wake.signal);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** One round of `scontrol show job -o`; returns whether anything changed. */
+  private async pollOnce(): Promise<boolean> {
+    const ids = [...this.watches.keys()];
+    const scontrol = shq(this.bin('scontrol'));
+    const script =
+      ids.length <= PER_ID_QUERY_LIMIT
+        ? `for ct_id in ${ids.join(' ')}; do ${scontrol} show job -o "$ct_id" 2>&1; done`
+        : `${scontrol} show job -o`;
+    this.stats.scontrolCalls++;
+    const r = await this.exec(script, 60000);
+    if (r.code !== 0 && ids.length > PER_ID_QUERY_LIMIT) {
+      throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `scontrol failed on ${this.describe()}: ${r.stderr.trim()}`);
+    }
+    const text = r.stdout + '\n' + r.stderr;
+    if (/slurm_load_jobs error: (?!Invalid job id)/.test(text) || /Unable to contact|Connection refused|Socket timed out/i.test(text)) {
+      throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `scontrol could not reach slurmctld: ${text.trim()}`);
+    }
+    const jobs = parseScontrolJobs(r.stdout);
+    let changed = false;
+    for (const id of ids) {
+      const list = this.watches.get(id)!;
+      const info = jobs.get(id);
+      if (info && isTerminalSlurmState(info.state)) {
+        this.settle(id, { kind: 'terminal', info });
+        changed = true;
+      } else if (!info) {
+        // Absent from a successful answer: the record expired (or never existed).
+        if (++list[0].missing >= 2) {
+          this.settle(id, { kind: 'gone' });
+          changed = true;
+        }
+      } else if (info.state !== list[0].state) {
+        list[0].state = info.state;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private settle(id: string, end: JobEnd): void {
+    const list = this.watches.get(id) ?? [];
+    this.watches.delete(id);
+    for (const w of list) w.resolve(end);
+  }
+
+  /**
+   * Ask Slurm to cancel a job. Calls within a few milliseconds of each other
+   * (e.g. a dispatcher cancelling many tasks in the same tick) are sent as
+   * one `scancel`.
+   */
+  requestCancel(jobId: string): Promise<ExecResult> {
+    if (!isSlurmJobId(jobId)) throw new TypeError(`Not a Slurm job id: ${jobId}`);
+    if (!this.pendingCancel) {
+      const ids = new Set<string>();
+      const done = new Promise<ExecResult>((resolve, reject) => {
+        setTimeout(() => {
+          this.pendingCancel = undefined;
+          this.stats.scancelCalls++;
+          this.stats.scancelJobIds += ids.size;
+          this.exec(shArgv([this.bin('scancel'), ...ids]), 60000).then(resolve, reject);
+        }, CANCEL_BATCH_WINDOW_MS);
+      });
+      this.pendingCancel = { ids, done };
+    }
+    this.pendingCancel.ids.add(jobId);
+    return this.pendingCancel.done;
+  }
+}
+
+export function clusterKey(o: ResolvedSlurmOptions): string {
+  return `${o.ssh ? `ssh:${loginKey(o.ssh)}` : 'local'}|${o.slurmConf ?? ''}|${o.slurmBinDir ?? ''}|${o.pollIntervalMs}|${o.maxPollIntervalMs}`;
+}
+
+const CLUSTERS_KEY = Symbol.for('covalent-ts.slurmClusters');
+/** The process-wide cluster object for these options. */
+export function slurmCluster(o: ResolvedSlurmOptions): SlurmCluster {
+  const g = globalThis as any;
+  const map: Map<string, SlurmCluster> = (g[CLUSTERS_KEY] ??= new Map());
+  const key = clusterKey(o);
+  let c = map.get(key);
+  if (!c) {
+    c = new SlurmCluster(o);
+    map.set(key, c);
+  }
+  return c;
+}
+
+/** Test and benchmark helper: scancel counts of every cluster object in this process. */
+export function slurmClusters(): SlurmCluster[] {
+  const g = globalThis as any;
+  return [...((g[CLUSTERS_KEY] as Map<string, SlurmCluster>) ?? new Map()).values()];
+}
