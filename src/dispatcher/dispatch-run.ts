@@ -71,7 +71,31 @@ interface JobState {
   finished: boolean;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+// Thousands of tasks start and end within the same millisecond: remember the last conversion.
+let lastIsoMs = NaN;
+let lastIso = '';
+const iso = (d: Date | null): string | null => {
+  if (!d) return null;
+  const ms = d.getTime();
+  if (ms !== lastIsoMs) {
+    lastIsoMs = ms;
+    lastIso = d.toISOString();
+  }
+  return lastIso;
+};
+const INLINE_HANDLE = JSON.stringify({ kind: 'inline', pid: process.pid });
+let lastHandleJson = '';
+let lastHandle: unknown = null;
+/** Parsed job handles; packed and inline tasks share one handle string. */
+const parseHandle = (json: string | null): unknown => {
+  if (!json) return null;
+  if (json !== lastHandleJson) {
+    lastHandleJson = json;
+    lastHandle = JSON.parse(json);
+  }
+  return structuredCloneSafe(lastHandle);
+};
+const structuredCloneSafe = (v: unknown) => (v !== null && typeof v === 'object' ? { ...(v as object) } : v);
 
 /**
  * One dispatch while it runs in this process: the transport graph, the
@@ -204,7 +228,7 @@ export class DispatchRun implements RowSource {
   private runInline(job: JobState, n: NodeState, executor: InlineExecutor): void {
     const g = n.graph;
     const key = `${this.dispatchId}:${g.id}`;
-    job.handleJson = n.jobHandle = `{"kind":"inline","pid":${process.pid},"key":${JSON.stringify(key)}}`;
+    job.handleJson = n.jobHandle = INLINE_HANDLE;
     const ctx: TaskContext = {
       dispatchId: this.dispatchId,
       nodeId: g.id,
@@ -619,7 +643,7 @@ export class DispatchRun implements RowSource {
       cancelSource: n.cancelSource,
       cancelOutcome: n.cancelOutcome,
       cancelDetail: n.cancelDetail,
-      jobHandle: n.jobHandle ? JSON.parse(n.jobHandle) : null,
+      jobHandle: parseHandle(n.jobHandle),
       subDispatchId: n.subDispatchId,
       dependsOn: n.graph.dependsOn,
     };
