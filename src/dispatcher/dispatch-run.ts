@@ -507,10 +507,7 @@ export class DispatchRun implements RowSource {
       n.cancelSource = source;
       flagged.push(id);
     }
-    // 2. On disk before we report anything.
-    if (flagged.length) this.host.persistDurable({ t: 'cancel', nodeIds: flagged, reason, source }, this);
-
-    // 3. Act on each task at once.
+    // 2. Act on each task at once (signals go out before anything waits on the disk).
     const waits: Promise<void>[] = [];
     const jobs = new Set<JobState>();
     for (const id of flagged) {
@@ -547,6 +544,8 @@ export class DispatchRun implements RowSource {
       if (job.handleJson) void this.killJob(job);
       waits.push(this.forceFinishAfterKill(job));
     }
+    // 3. On disk before we report anything (a journal append, fsynced: about a millisecond).
+    if (flagged.length) this.host.persistDurable({ t: 'cancel', nodeIds: flagged, reason, source }, this);
     this.finishIfDone();
     await Promise.all(waits);
 

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
  * `kill(-pgid, 0)` cannot tell the difference.
  */
 export function liveGroupMembers(pgid: number): number[] {
+  // Cheap first: no process at all in the group (not even a zombie).
+  if (!groupExists(pgid)) return [];
   const out: number[] = [];
   let entries: string[];
   try {
