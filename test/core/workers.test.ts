@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import * as ct from '../../src';
+import { processRunning, tempDir, usePrivateHome, waitFor } from '../support/wait';
+
+usePrivateHome();
+afterAll(() => ct.shutdown());
+const lib = path.resolve(__dirname, '../../dist/src/index.js');
+
+describe('local workers', () => {
+  it('die, with everything their tasks started, when the dispatching process dies', async () => {
+    const dir = tempDir('ct-orphan-');
+    const pidFile = path.join(dir, 'pids.json');
+    const script = path.join(dir, 'owner.js');
+    fs.writeFileSync(
+      script,
+      `const ct = require(${JSON.stringify(lib)});
+       const hang = ct.electron(async function hang(file) {
+         const child = require('child_process').spawn('sleep', ['600'], { stdio: 'ignore' });
+         require('fs').writeFileSync(file + '.tmp', JSON.stringify({ worker: process.pid, child: child.pid }));
+         require('fs').renameSync(file + '.tmp', file);
+         await new Promise(() => {});
+       });
+       ct.dispatch(ct.lattice((f) => hang(f)))(${JSON.stringify(pidFile)});`,
+    );
+    const owner = spawn(process.execPath, [script], { env: { ...process.env, CT_HOME: dir }, stdio: 'ignore' });
+    const pids = await waitFor('the task to start', () => fs.existsSync(pidFile) && JSON.parse(fs.readFileSync(pidFile, 'utf8')));
+    owner.kill('SIGKILL');
+    await waitFor('worker and its child to exit', () => !processRunning(pids.worker) && !processRunning(pids.child), 30_000);
+  });
+
+  it('reports what tasks print, tagged with their dispatch and task', async () => {
+    const chatty = ct.electron(function chatty(n: number) {
+      console.log(`line from task ${n}`);
+      return n;
+    });
+    const seen: string[] = [];
+    const onOutput = (e: ct.DispatcherEventMap['output']) => seen.push(`${e.nodeId}:${e.stream}:${e.text.trim()}`);
+    ct.getDispatcher().on('output', onOutput);
+    try {
+      const res = await ct.dispatchSync(ct.lattice(() => chatty(7)))();
+      await waitFor('output event', () => seen.length > 0, 10_000);
+      expect(seen).toEqual(['0:stdout:line from task 7']);
+      expect(res.result).toBe(7);
+    } finally {
+      ct.getDispatcher().off('output', onOutput);
+    }
+  });
+
+  it('emits node and dispatch events as states change', async () => {
+    const changes: string[] = [];
+    const onNode = (e: ct.DispatcherEventMap['node-changed']) => e.node.status && changes.push(`${e.node.id}:${e.node.status}`);
+    let final = '';
+    const onDispatch = (e: ct.DispatcherEventMap['dispatch-changed']) => (final = e.status);
+    const d = ct.getDispatcher();
+    d.on('node-changed', onNode).on('dispatch-changed', onDispatch);
+    try {
+      const double = ct.electron(function double(x: number) {
+        return 2 * x;
+      });
+      await ct.dispatchSync(ct.lattice((x: number) => double(double(x))))(1);
+      expect(changes).toEqual(['0:RUNNING', '0:COMPLETED', '1:RUNNING', '1:COMPLETED']);
+      expect(final).toBe('COMPLETED');
+    } finally {
+      d.off('node-changed', onNode).off('dispatch-changed', onDispatch);
+    }
+  });
+});
