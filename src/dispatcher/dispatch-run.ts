@@ -283,6 +283,7 @@ export class DispatchRun implements RowSource {
         return job.abort.signal;
       },
       isCancelRequested: () => job.abort.aborted,
+      onCancel: (listener: () => void) => job.abort.onAbort(listener),
       checkCancelled(step: string) {
         if (job.abort.aborted) {
           throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled before step "${step}".`, {

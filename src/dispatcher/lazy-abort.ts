@@ -20,10 +20,28 @@ export class LazyAbort {
     return this.flagged;
   }
 
+  private listeners: Array<() => void> | undefined;
+
+  /** Call `listener` on abort (at once if already aborted). Cheaper than a signal listener. */
+  onAbort(listener: () => void): () => void {
+    if (this.flagged) {
+      queueMicrotask(listener);
+      return () => undefined;
+    }
+    (this.listeners ??= []).push(listener);
+    return () => {
+      const i = this.listeners?.indexOf(listener) ?? -1;
+      if (i >= 0) this.listeners!.splice(i, 1);
+    };
+  }
+
   abort(reason?: unknown): void {
     if (this.flagged) return;
     this.flagged = true;
     this.reason = reason;
     this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    listeners?.forEach((l) => l());
   }
 }

@@ -32,6 +32,12 @@ export interface ExecutionContext {
   /** Aborted as soon as a cancel is requested for any task of this job. */
   readonly signal: AbortSignal;
   isCancelRequested(): boolean;
+  /**
+   * Call `listener` as soon as a cancel is requested (at once if it already
+   * was); returns a function that removes it. Equivalent to a listener on
+   * `signal`, without creating the signal for the many tasks never cancelled.
+   */
+  onCancel(listener: () => void): () => void;
   /** Throws TaskCancelledError when a cancel was requested; call before every step. */
   checkCancelled(step: ExecutorStep | string): void;
   /**

@@ -31,10 +31,10 @@ export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
     const pool = sharedWorkerPool();
     const key = jobKey(ctx.metadata);
     return new Promise<TaskOutput>((resolve, reject) => {
-      const onAbort = () => pool.dequeue(key);
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      // A task still queued in the pool is simply removed on cancel; a running one is killed through cancel().
+      const stopListening = ctx.onCancel(() => pool.dequeue(key));
       const settle = <T>(fn: (v: T) => void) => (v: T) => {
-        ctx.signal.removeEventListener('abort', onAbort);
+        stopListening();
         fn(v);
       };
       pool.submit({

@@ -38,6 +38,15 @@ export class TestContext implements ExecutionContext {
     return this.controller.signal;
   }
 
+  onCancel(listener: () => void): () => void {
+    if (this.controller.signal.aborted) {
+      queueMicrotask(listener);
+      return () => undefined;
+    }
+    this.controller.signal.addEventListener('abort', listener, { once: true });
+    return () => this.controller.signal.removeEventListener('abort', listener);
+  }
+
   isCancelRequested(): boolean {
     return this.cancelRequested;
   }
