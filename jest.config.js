@@ -26,6 +26,10 @@ module.exports = {
     nodeProject('lab', 'lab', {
       testEnvironment: '<rootDir>/labextension/node_modules/@jupyterlab/testing/lib/jest-env.js',
       modulePaths: ['<rootDir>/labextension/node_modules'],
+      setupFiles: [
+        '<rootDir>/labextension/node_modules/@jupyterlab/testing/lib/jest-shim.js',
+        '<rootDir>/test/lab/support/setup.ts',
+      ],
       transform: {
         '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'labextension/tsconfig.test.json', diagnostics: { warnOnly: false } }],
       },

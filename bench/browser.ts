@@ -28,7 +28,7 @@ const LAYERS = 20;
 const WIDTH = 50;
 
 /** A saved dispatch output with 1,000 nodes: 20 layers of 50, each node fed by two above. */
-function bigSnapshotNotebook(): Record<string, unknown> {
+export function bigSnapshotNotebook(): Record<string, unknown> {
   const nodes = [];
   for (let i = 0; i < LAYERS * WIDTH; i++) {
     const layer = Math.floor(i / WIDTH);

@@ -23,7 +23,7 @@ export interface Conn {
 const DELIM = Buffer.from('<IDS|MSG>');
 
 /**
- * A minimal Jupyter client over ZMQ for tests: signs what it sends (or not,
+ * A minimal Jupyter client over ZMQ for tests and benchmarks: signs what it sends (or not,
  * or wrongly, on purpose), collects every IOPub message, and waits on
  * replies and states with generous time bounds.
  */

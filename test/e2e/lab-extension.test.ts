@@ -53,7 +53,7 @@ async function waitStatus(g: Locator, id: number, status: string, timeout = 6000
 /** The pid in a node's job handle, read from its details view. */
 async function pidOf(g: Locator, id: number): Promise<number> {
   await nodeEl(g, id).locator('.jp-CovalentNode-meta').click();
-  const handle = g.locator('.jp-CovalentDetails dd[data-field="jobHandle"]');
+  const handle = g.locator('.jp-CovalentDetails td[data-field="jobHandle"]');
   await waitUntilText(handle, /"pid":\d+/);
   return JSON.parse((await handle.textContent())!).pid;
 }
@@ -99,7 +99,7 @@ describe('covalent-ts JupyterLab extension', () => {
       await waitStatus(g, id, 'RUNNING');
       await expect(nodeEl(g, id).locator('.jp-CovalentNode-status').textContent()).resolves.toBe('RUNNING');
     }
-    await expect(g.locator('svg.jp-CovalentGraph-edges').getAttribute('data-edge-count')).resolves.toBe('4');
+    await expect(g.locator('svg.jp-CovalentGraph-edges').getAttribute('data-edge-count')).resolves.toBe('3');
     // Each unfinished node has a real, enabled cancel button named for its task.
     const button = g.getByRole('button', { name: `Cancel task ${naps[0]}`, exact: true });
     await expect(button.evaluate((b: any) => b.tagName)).resolves.toBe('BUTTON');
@@ -123,7 +123,7 @@ describe('covalent-ts JupyterLab extension', () => {
     }
     // The other branch was not asked to stop.
     await expect(nodeEl(g, other).getAttribute('data-status')).resolves.toBe('RUNNING');
-    const field = (k: string) => g.locator(`.jp-CovalentDetails dd[data-field="${k}"]`).textContent();
+    const field = (k: string) => g.locator(`.jp-CovalentDetails td[data-field="${k}"]`).textContent();
     await expect(field('status')).resolves.toBe('CANCELLED');
     await expect(field('cancelSource')).resolves.toBe('Cancel button in JupyterLab');
     await expect(field('cancelOutcome')).resolves.toMatch(/Killed|Aborted/);
@@ -166,6 +166,8 @@ describe('covalent-ts JupyterLab extension', () => {
   });
 
   it('re-attaches to the live dispatch after a page reload', async () => {
+    // Outputs live in the saved notebook, as for any reload.
+    await runCommand(page, 'docmanager:save');
     await page.reload();
     await page.waitForSelector('body[data-lab-ready="true"]', { state: 'attached' });
     await waitForKernelIdle(page);
@@ -174,10 +176,12 @@ describe('covalent-ts JupyterLab extension', () => {
     await g.and(page.locator('[data-mode="live"]')).waitFor();
     const [target] = await idsNamed(g, 'nap');
     await waitStatus(g, target, 'RUNNING');
-    // Still controllable after the reload.
-    await g.getByRole('button', { name: `Cancel task ${target}`, exact: true }).click();
-    await waitStatus(g, target, 'CANCELLED');
     await screenshot(page, 'e2e-05-reattached');
+    // Still controllable after the reload, here through the palette command on the selected task.
+    await nodeEl(g, target).locator('.jp-CovalentNode-meta').click();
+    await expect(page.evaluate(() => (globalThis as any).jupyterapp.commands.isEnabled('covalent-ts:cancel-selected-task'))).resolves.toBe(true);
+    await runCommand(page, 'covalent-ts:cancel-selected-task');
+    await waitStatus(g, target, 'CANCELLED');
   });
 
   it('lists the kernel’s dispatches in the side panel and offers the palette commands', async () => {
@@ -214,6 +218,34 @@ describe('covalent-ts JupyterLab extension', () => {
     const outputs = saved.cells.flatMap((c: any) => c.outputs ?? []);
     const display = outputs.find((o: any) => o.data?.['application/vnd.covalent-ts.dispatch+json']);
     expect(display.data['application/vnd.covalent-ts.dispatch+json'].snapshot.nodes.length).toBe(4);
-    expect(display.data['text/html']).toMatch(/<svg/);
+    const html = display.data['text/html'];
+    expect(Array.isArray(html) ? html.join('') : html).toMatch(/<svg/);
+  });
+
+  it('renders the saved snapshot read-only when the notebook is reopened with a kernel that never ran it', async () => {
+    // As for a colleague opening the notebook elsewhere: a fresh kernel, which does not know these dispatches.
+    await page.reload();
+    await page.waitForSelector('body[data-lab-ready="true"]', { state: 'attached' });
+    await waitForKernelIdle(page);
+    await graphs().nth(2).waitFor();
+    for (let i = 0; i < 3; i++) {
+      await graph(i).and(page.locator('[data-mode="snapshot"]')).waitFor();
+    }
+    const g = graph(2);
+    await expect(g.locator('.jp-CovalentGraph-mode').textContent()).resolves.toMatch(/^Snapshot taken .+ \(read-only\)$/);
+    await expect(g.locator('.jp-CovalentGraph-mode').getAttribute('title')).resolves.toMatch(/no longer runs this dispatch/);
+    expect(await g.locator('.jp-CovalentNode').count()).toBe(4);
+    await screenshot(page, 'e2e-08-reopened-snapshot');
+  });
+
+  it('follows the JupyterLab theme (light and dark) through its CSS variables', async () => {
+    const background = () => graph(0).evaluate((el: any) => (globalThis as any).getComputedStyle(el).backgroundColor);
+    const light = await background();
+    await runCommand(page, 'apputils:change-theme', { theme: 'JupyterLab Dark' });
+    await page.waitForFunction(() => (globalThis as any).document.body.dataset.jpThemeLight === 'false');
+    await page.waitForFunction((before: string) => (globalThis as any).getComputedStyle((globalThis as any).document.querySelector('.jp-CovalentGraph')).backgroundColor !== before, light);
+    expect(await background()).not.toBe(light);
+    await screenshot(page, 'e2e-09-dark-theme');
+    await runCommand(page, 'apputils:change-theme', { theme: 'JupyterLab Light' });
   });
 });

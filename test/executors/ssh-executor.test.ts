@@ -25,6 +25,11 @@ const IGNORE_TERM_TASK = `function stubborn(marker) {
   return new Promise(() => setInterval(() => {}, 1000));
 }`;
 
+/** The task's own processes (runner and its shell), not the executor's cleanup commands. */
+function taskProcesses(dispatchId: string): string[] {
+  return processesMatching(dispatchId).filter((l) => l.includes('remote-main.js'));
+}
+
 function marker(): string {
   return `${9000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e6)}`;
 }
@@ -97,11 +102,11 @@ describeWithDaemons('SSHExecutor', () => {
       const m = marker();
       const { ctx, done } = await startAndWaitRunning(ex, SPAWN_TASK, [m], 'spawner');
       await waitFor('the child sleep to run', () => processesMatching(`sleep ${m}`).length === 1);
-      expect(processesMatching(ctx.metadata.dispatchId).length).toBeGreaterThan(0);
+      expect(taskProcesses(ctx.metadata.dispatchId).length).toBeGreaterThan(0);
 
       expect(await ctx.requestCancel()).toBe(true);
       expect(processesMatching(`sleep ${m}`)).toEqual([]);
-      expect(processesMatching(ctx.metadata.dispatchId)).toEqual([]);
+      expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
       const r = await done;
       expect(r.ok).toBe(false);
       expect((r as any).e).toBeInstanceOf(TaskCancelledError);
@@ -112,12 +117,12 @@ describeWithDaemons('SSHExecutor', () => {
       const ex = new SSHExecutor(optionsFor(login(), { cancelGraceMs: 1000 }));
       const m = marker();
       const { ctx, done } = await startAndWaitRunning(ex, IGNORE_TERM_TASK, [m], 'stubborn');
-      await waitFor('the TERM-ignoring child', () => processesMatching(`sleep ${m}`).length === 1);
+      await waitFor('the TERM-ignoring child', () => processesMatching(`sleep ${m}`).length >= 1);
       const t0 = Date.now();
       expect(await ctx.requestCancel()).toBe(true);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
       expect(processesMatching(`sleep ${m}`)).toEqual([]);
-      expect(processesMatching(ctx.metadata.dispatchId)).toEqual([]);
+      expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
       expect((await done).ok).toBe(false);
     });
 
@@ -135,7 +140,7 @@ describeWithDaemons('SSHExecutor', () => {
       const rebuilt = createExecutor(config);
       expect(await ctx.requestCancel(rebuilt)).toBe(true);
       expect(processesMatching(`sleep ${m}`)).toEqual([]);
-      expect(processesMatching(ctx.metadata.dispatchId)).toEqual([]);
+      expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
       expect((await done).ok).toBe(false);
     });
   });
@@ -183,7 +188,7 @@ describeWithDaemons('SSHExecutor', () => {
       });
       await expect(ex.execute(sourcePayload(SLEEP_TASK, [60000], 'sleeper'), ctx)).rejects.toBeInstanceOf(TaskCancelledError);
       expect(ctx.handle).toBeUndefined();
-      expect(processesMatching(ctx.metadata.dispatchId)).toEqual([]);
+      expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
       expect(jobDirs(login).filter((d) => d.startsWith(ctx.metadata.dispatchId))).toEqual([]);
     });
 
@@ -201,7 +206,7 @@ describeWithDaemons('SSHExecutor', () => {
       });
       await expect(ex.execute(sourcePayload(SLEEP_TASK, [60000], 'sleeper'), ctx)).rejects.toBeInstanceOf(TaskCancelledError);
       expect(ctx.handle).toBeUndefined();
-      expect(processesMatching(ctx.metadata.dispatchId)).toEqual([]);
+      expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
       expect(jobDirs(login).filter((d) => d.startsWith(ctx.metadata.dispatchId))).toEqual([]);
     });
 
@@ -217,7 +222,7 @@ describeWithDaemons('SSHExecutor', () => {
       await expect(ex.execute(sourcePayload(SPAWN_TASK, [m], 'spawner'), ctx)).rejects.toBeInstanceOf(TaskCancelledError);
       expect(ctx.cancelResults).toEqual([true]);
       expect(processesMatching(`sleep ${m}`)).toEqual([]);
-      expect(processesMatching(ctx.metadata.dispatchId)).toEqual([]);
+      expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
     });
 
     it('cancelling twice, or after the task ended, is safe and answers true', async () => {
@@ -331,6 +336,7 @@ describeWithDaemons('SSHExecutor', () => {
       const { ctx, done } = await startAndWaitRunning(ex, SPAWN_TASK, [m], 'spawner');
       // Another process: the in-memory credentials are not there.
       forgetSSHCredentials({ host: s.host, port: s.port, username: s.user.username });
+      await closeSSHConnections(); // as in a new process: no pooled connection either
       const rebuilt = createExecutor(JSON.parse(stored));
       await expect(rebuilt.cancel(ctx.metadata, ctx.handle!)).rejects.toMatchObject({
         code: ErrorCodes.CREDENTIALS_REQUIRED,
@@ -349,6 +355,7 @@ describeWithDaemons('SSHExecutor', () => {
       expect(stored.options.privateKeyPath).toBe(s.user.privateKeyPath);
       expect(JSON.stringify(stored)).not.toContain(s.user.passphrase!);
       forgetSSHCredentials({ host: s.host, port: s.port, username: s.user.username });
+      await closeSSHConnections();
       const rebuilt = createExecutor(stored);
       await expect(rebuilt.cancel(metadata(), { host: s.host, port: s.port, username: s.user.username, pgid: 99999, remoteDir: '/nonexistent' })).rejects.toMatchObject({
         code: ErrorCodes.CREDENTIALS_REQUIRED,

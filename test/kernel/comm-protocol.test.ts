@@ -1,5 +1,5 @@
-import { startKernel, type RunningKernel } from './support/kernel-process';
-import { CommClient } from './support/comm-client';
+import { startKernel, type RunningKernel } from '../../kernel/testing/kernel-process';
+import { CommClient } from '../../kernel/testing/comm-client';
 
 /**
  * The `covalent-ts` comm protocol, driven over ZMQ against the real kernel

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { startKernel, type RunningKernel } from './support/kernel-process';
-import type { Msg } from './support/kernel-client';
+import { startKernel, type RunningKernel } from '../../kernel/testing/kernel-process';
+import type { Msg } from '../../kernel/testing/kernel-client';
 
 /** Messaging-protocol behaviour of execute and friends, against the real kernel process. */
 jest.setTimeout(120000);

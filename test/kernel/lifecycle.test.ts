@@ -1,5 +1,5 @@
-import { startKernel, type RunningKernel } from './support/kernel-process';
-import type { Msg } from './support/kernel-client';
+import { startKernel, type RunningKernel } from '../../kernel/testing/kernel-process';
+import type { Msg } from '../../kernel/testing/kernel-client';
 
 /** Output flood, interrupts and shutdown, against the real kernel process. */
 jest.setTimeout(180000);

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { startKernel, type RunningKernel } from './support/kernel-process';
-import { CommClient } from './support/comm-client';
+import { startKernel, type RunningKernel } from '../../kernel/testing/kernel-process';
+import { CommClient } from '../../kernel/testing/comm-client';
 
 /**
  * Another local process can reach the kernel's ports but does not know the

@@ -151,7 +151,7 @@ describe('DispatchGraph', () => {
     const kernel = liveKernel();
     const { nodeEl, q, frames } = await mount(kernel);
     nodeEl(1).click();
-    const field = (k: string) => q(`.jp-CovalentDetails dd[data-field="${k}"]`)!.textContent;
+    const field = (k: string) => q(`.jp-CovalentDetails td[data-field="${k}"]`)!.textContent;
     expect(field('status')).toBe('RUNNING');
     expect(field('executor')).toBe('local');
     expect(field('jobHandle')).toBe('{"pid":42}');

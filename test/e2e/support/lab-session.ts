@@ -3,7 +3,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startLabServer, type LabServer } from '../../../src/lab/lab-server';
+import { packageRoot, startLabServer, type LabServer } from '../../../src/lab/lab-server';
 
 /**
  * A real Jupyter server (our kernel and prebuilt extension installed as users
@@ -11,7 +11,7 @@ import { startLabServer, type LabServer } from '../../../src/lab/lab-server';
  * the browser benchmarks drive.
  */
 export const CHROMIUM = process.env.CT_CHROMIUM ?? '/usr/bin/chromium';
-export const ARTIFACTS = path.resolve(__dirname, '..', '..', '..', 'test-artifacts');
+export const ARTIFACTS = path.join(packageRoot(), 'test-artifacts');
 
 export interface LabSession {
   server: LabServer;

@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT } from './kernel-process';
+import { ROOT } from '../../../kernel/testing/kernel-process';
 
 /** Debian's Python: the one that sees python3-jupyter-* packages (see FIELD-GUIDE). */
 export const PYTHON = '/usr/bin/python3';

@@ -6,7 +6,19 @@ import * as path from 'path';
 import { freePorts } from './ports';
 import { Conn, KernelClient } from './kernel-client';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The package root, from the TypeScript source (tests) or the built copy in dist/ (benchmarks). */
+export const ROOT = findRoot(__dirname);
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      if (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name === 'covalent-ts') return dir;
+    } catch {
+      // keep looking
+    }
+    if (path.dirname(dir) === dir) throw new Error(`covalent-ts package root not found above ${from}`);
+  }
+}
 export const KERNEL_MAIN = path.join(ROOT, 'dist', 'kernel', 'main.js');
 
 export interface RunningKernel {
@@ -23,7 +35,7 @@ export interface RunningKernel {
 }
 
 /**
- * Starts the real kernel process (built JavaScript in dist/) on fresh
+ * Test and benchmark helper. Starts the real kernel process (built JavaScript in dist/) on fresh
  * loopback ports with a random key, in a fresh folder without node_modules
  * unless `cwd` is given, and connects a client.
  */

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs and builds what the JupyterLab extension's tests need. Idempotent.
+#  - Debian: headless Chromium for the browser tests, and Debian's Python
+#    jupyter_server + jupyterlab_server, which serve our JupyterLab host app
+#    (PyPI is not reachable, so there is no `jupyterlab` Python package).
+#  - npm: the extension's own dependency tree (labextension/), then the
+#    prebuilt extension (labextension/prebuilt) and the host app
+#    (labextension/app/build) via `npm run build:lab`.
+# Nothing is started here: the tests start their own servers and browsers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(chromium fonts-dejavu-core python3-jupyter-server python3-jupyterlab-server python3-nbformat procps)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -o DPkg::Lock::Timeout=600
+  apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's Python must see the Jupyter packages (the python3 on PATH may not).
+/usr/bin/python3 -c 'import jupyter_server, jupyterlab_server'
+
+(cd labextension && npm ci --no-audit --no-fund)
+npm run build:lab
+test -f labextension/prebuilt/package.json
+test -f labextension/app/build/static/main.js

@@ -1,0 +1,259 @@
+/**
+ * Remote executor benchmarks against real daemons (private sshd and
+ * single-node Slurm started by .ci/services/executors.sh, stopped afterwards):
+ *
+ * - SSH cancel latency: cancel request -> remote process group confirmed gone;
+ * - Slurm cancel latency: cancel request -> job CANCELLED;
+ * - submission overhead per task: execute() -> job handle stored;
+ * - 200 Slurm tasks cancelled at once: number of scancel calls and time until all are CANCELLED.
+ *
+ * Trial counts follow the issue (50) but each series stops at its time budget;
+ * the row names say how many trials ran.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cancelledAt, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../src/executors/executor';
+import type { TaskPayload } from '../src/executors/task-payload';
+import { SSHExecutor, closeSSHConnections } from '../src/executors/ssh';
+import { SlurmExecutor } from '../src/executors/slurm';
+import { slurmClusters } from '../src/executors/slurm/slurm-cluster';
+
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+class BenchContext implements ExecutionContext {
+  readonly controller = new AbortController();
+  handle: JobHandle | undefined;
+  handleAt = 0;
+  private cancelled = false;
+  constructor(
+    readonly metadata: TaskMetadata,
+    private readonly executor: Executor<any, any>,
+  ) {}
+  get signal() {
+    return this.controller.signal;
+  }
+  isCancelRequested() {
+    return this.cancelled;
+  }
+  checkCancelled(step: string) {
+    if (this.cancelled) throw cancelledAt(step, this.metadata);
+  }
+  async setJobHandle(h: JobHandle) {
+    this.handle = h;
+    this.handleAt = performance.now();
+    if (this.cancelled) {
+      await this.executor.cancel(this.metadata, h);
+      throw cancelledAt('run', this.metadata);
+    }
+  }
+  log() {}
+  async cancel(): Promise<boolean> {
+    this.cancelled = true;
+    this.controller.abort();
+    return this.handle ? this.executor.cancel(this.metadata, this.handle) : false;
+  }
+}
+
+let seq = 0;
+function meta(name: string): TaskMetadata {
+  seq++;
+  return { dispatchId: `bench-${process.pid}-${seq}`, nodeId: 0, nodeIds: [0], name };
+}
+function payload(source: string, args: unknown[] = []): TaskPayload {
+  return { version: 1, steps: [{ nodeId: 0, name: 'bench', source, args: args.map((value) => ({ value })) }] };
+}
+const SLEEP = `async function sleeper(ms) { await new Promise((r) => setTimeout(r, ms)); return ms; }`;
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return Math.round(s[i] * 10) / 10;
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 60000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`benchmark: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function repoRoot(): string {
+  let d = __dirname;
+  while (!fs.existsSync(path.join(d, 'package.json'))) d = path.dirname(d);
+  return d;
+}
+
+interface Env {
+  dir: string;
+  ssh: { host: string; port: number; knownHostsFile: string; root: { username: string; privateKeyPath: string; workDir: string } };
+  slurm: { conf: string; cpus: number };
+}
+
+function jobState(conf: string, id: string): string {
+  try {
+    const out = execFileSync('scontrol', ['show', 'job', '-o', id], { env: { ...process.env, SLURM_CONF: conf }, encoding: 'utf8' });
+    return /JobState=(\S+)/.exec(out)?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+async function timed<T>(budgetMs: number, trials: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  const end = Date.now() + budgetMs;
+  for (let i = 0; i < trials && Date.now() < end; i++) out.push(await fn(i));
+  return out;
+}
+
+async function sshBench(env: Env, rows: BenchRow[]): Promise<void> {
+  const ex = new SSHExecutor({
+    host: env.ssh.host,
+    port: env.ssh.port,
+    username: env.ssh.root.username,
+    privateKeyPath: env.ssh.root.privateKeyPath,
+    knownHostsFile: env.ssh.knownHostsFile,
+    remoteWorkDir: env.ssh.root.workDir,
+    pollIntervalMs: 100,
+    maxPollIntervalMs: 1000,
+  });
+  // Warm up: connection and runner upload.
+  await ex.execute(payload(SLEEP, [1]), new BenchContext(meta('warm'), ex));
+
+  const submit = await timed(60000, 20, async () => {
+    const ctx = new BenchContext(meta('submit'), ex);
+    const t0 = performance.now();
+    await ex.execute(payload(SLEEP, [1]), ctx);
+    return ctx.handleAt - t0;
+  });
+  rows.push({ name: `ssh: submission overhead per task (execute -> handle stored), median of ${submit.length}`, value: percentile(submit, 50), unit: 'ms' });
+
+  const lat = await timed(150000, 50, async () => {
+    const ctx = new BenchContext(meta('cancel'), ex);
+    const done = ex.execute(payload(SLEEP, [600000]), ctx).catch(() => undefined);
+    await until('ssh handle', () => ctx.handle !== undefined);
+    await new Promise((r) => setTimeout(r, 150)); // the runner is up
+    const t0 = performance.now();
+    const ok = await ctx.cancel();
+    const dt = performance.now() - t0;
+    if (!ok) throw new Error('ssh cancel not confirmed');
+    await done;
+    return dt;
+  });
+  rows.push({ name: `ssh: cancel latency (request -> remote processes gone), median of ${lat.length}`, value: percentile(lat, 50), unit: 'ms' });
+  rows.push({ name: `ssh: cancel latency (request -> remote processes gone), p99 of ${lat.length}`, value: percentile(lat, 99), unit: 'ms' });
+}
+
+async function slurmBench(env: Env, rows: BenchRow[]): Promise<void> {
+  const conf = env.slurm.conf;
+  const ex = new SlurmExecutor({
+    slurmConf: conf,
+    remoteWorkDir: path.join(env.ssh.root.workDir, 'slurm-bench'),
+    nodePath: process.execPath,
+    pollIntervalMs: 100,
+    maxPollIntervalMs: 2000,
+  });
+  await ex.execute(payload(SLEEP, [1]), new BenchContext(meta('warm'), ex));
+
+  const submit = await timed(60000, 20, async () => {
+    const ctx = new BenchContext(meta('submit'), ex);
+    const t0 = performance.now();
+    await ex.execute(payload(SLEEP, [1]), ctx);
+    return ctx.handleAt - t0;
+  });
+  rows.push({ name: `slurm: submission overhead per task (execute -> job id stored), median of ${submit.length}`, value: percentile(submit, 50), unit: 'ms' });
+
+  const lat = await timed(180000, 50, async () => {
+    const ctx = new BenchContext(meta('cancel'), ex);
+    const done = ex.execute(payload(SLEEP, [600000]), ctx).catch(() => undefined);
+    await until('slurm job id', () => ctx.handle !== undefined);
+    const id = String(ctx.handle!.jobId);
+    await until('job RUNNING', () => jobState(conf, id) === 'RUNNING');
+    const t0 = performance.now();
+    const ok = await ctx.cancel(); // resolves once scontrol reports CANCELLED
+    const dt = performance.now() - t0;
+    if (!ok || jobState(conf, id) !== 'CANCELLED') throw new Error(`slurm cancel of ${id} not confirmed`);
+    await done;
+    return dt;
+  });
+  rows.push({ name: `slurm: cancel latency (request -> job CANCELLED), median of ${lat.length}`, value: percentile(lat, 50), unit: 'ms' });
+  rows.push({ name: `slurm: cancel latency (request -> job CANCELLED), p99 of ${lat.length}`, value: percentile(lat, 99), unit: 'ms' });
+
+  // 200 queued tasks cancelled at once.
+  const blocker = execFileSync('sbatch', ['--parsable', `--cpus-per-task=${env.slurm.cpus}`, '--output=/dev/null', '--wrap', 'sleep 900'], {
+    env: { ...process.env, SLURM_CONF: conf },
+    encoding: 'utf8',
+  }).trim();
+  try {
+    const N = 200;
+    const ctxs: BenchContext[] = [];
+    const dones: Promise<unknown>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < N; i += 10) {
+      const batch: BenchContext[] = [];
+      for (let j = i; j < Math.min(N, i + 10); j++) {
+        const ctx = new BenchContext(meta(`many${j}`), ex);
+        batch.push(ctx);
+        ctxs.push(ctx);
+        dones.push(ex.execute(payload(SLEEP, [600000]), ctx).catch(() => undefined));
+      }
+      await until('batch submitted', () => batch.every((c) => c.handle !== undefined), 120000);
+    }
+    rows.push({ name: `slurm: submitting ${N} tasks (10 at a time), per task`, value: Math.round(((performance.now() - t0) / N) * 10) / 10, unit: 'ms' });
+    const cluster = slurmClusters().find((c) => c.key.startsWith('local|'))!;
+    const before = cluster.stats.scancelCalls;
+    const c0 = performance.now();
+    const results = await Promise.all(ctxs.map((c) => c.cancel()));
+    const all = performance.now() - c0;
+    if (!results.every(Boolean)) throw new Error('not every cancel was confirmed');
+    const states = new Set(ctxs.map((c) => jobState(conf, String(c.handle!.jobId))));
+    if (states.size !== 1 || !states.has('CANCELLED')) throw new Error(`after the batch cancel, states are ${[...states].join(', ')}`);
+    rows.push({ name: `slurm: ${N} tasks cancelled at once, scancel commands sent`, value: cluster.stats.scancelCalls - before, unit: 'calls' });
+    rows.push({ name: `slurm: ${N} tasks cancelled at once, request -> all CANCELLED`, value: Math.round(all), unit: 'ms' });
+    await Promise.all(dones);
+  } finally {
+    execFileSync('scancel', [blocker], { env: { ...process.env, SLURM_CONF: conf } });
+  }
+}
+
+/** Run the executor benchmarks; starts and stops the daemons unless CT_EXECUTOR_SERVICES names a running set. */
+export async function executorBenchmarks(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const script = path.join(repoRoot(), '.ci', 'services', 'executors.sh');
+  let dir: string | undefined;
+  let envFile = process.env.CT_EXECUTOR_SERVICES;
+  if (!envFile || !fs.existsSync(envFile)) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
+    execFileSync('bash', [script, 'start', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    envFile = path.join(dir, 'env.json');
+  }
+  try {
+    const env = JSON.parse(fs.readFileSync(envFile, 'utf8')) as Env;
+    await sshBench(env, rows);
+    await slurmBench(env, rows);
+  } finally {
+    await closeSSHConnections();
+    if (dir) execFileSync('bash', [script, 'stop', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return rows;
+}
+
+if (require.main === module) {
+  executorBenchmarks().then(
+    (rows) => {
+      for (const r of rows) console.log(`${r.name}: ${r.value} ${r.unit}`);
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

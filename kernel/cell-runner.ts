@@ -1,0 +1,164 @@
+import { format, inspect } from 'util';
+import { tslabConverter, tslabExecutor, tslabInspect, tsForTslab } from './tslab';
+import { buildOverlay, installTypeOverlay, wrapCellRequire } from './module-overlay';
+
+/** What a cell produced besides its printed output. */
+export interface CellOutcome {
+  ok: boolean;
+  /** Present when the cell ends in an expression whose value is not null/undefined. */
+  value?: { present: true; value: unknown };
+  error?: CellError;
+}
+
+export interface CellError {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+export interface CompletionResult {
+  cursor_start: number;
+  cursor_end: number;
+  matches: string[];
+  /** JupyterLab shows these kinds next to the matches. */
+  types: Array<{ start: number; end: number; text: string; type: string }>;
+}
+
+export type IsComplete = { status: 'complete' } | { status: 'incomplete'; indent: string } | { status: 'invalid' };
+
+/**
+ * Runs cells with tslab's executor and converter (type-checked TypeScript, top
+ * level await, declarations kept between cells). tslab reports the trailing
+ * expression and errors through the console it is given; this class hands it
+ * one that records them, so the kernel can send an `execute_result` and an
+ * `error` message instead of printing them to stdout.
+ */
+export class CellRunner {
+  private readonly converters: { node: any; browser: any; close(): void };
+  private readonly executor: ReturnType<typeof tslabExecutor.createExecutor>;
+  private capture: { value?: unknown; hasValue: boolean; errors: unknown[]; diagnostics: string[] } | null = null;
+
+  constructor(cwd: string) {
+    installTypeOverlay(tsForTslab, buildOverlay(cwd));
+    let node: any, browser: any;
+    this.converters = {
+      get node() {
+        return (node ??= tslabConverter.createConverter({ isJS: false, isBrowser: false }));
+      },
+      get browser() {
+        return (browser ??= tslabConverter.createConverter({ isJS: false, isBrowser: true }));
+      },
+      close() {
+        node?.close();
+        browser?.close();
+      },
+    };
+    const sink = {
+      log: (value: unknown) => {
+        // tslab calls log() only for the trailing expression's value.
+        if (this.capture) {
+          this.capture.value = value;
+          this.capture.hasValue = true;
+        }
+      },
+      error: (first: unknown, ...rest: unknown[]) => {
+        if (!this.capture) return;
+        if (typeof first === 'string' && rest.length > 0) this.capture.diagnostics.push(format(first, ...rest));
+        else this.capture.errors.push(first);
+      },
+    };
+    this.executor = tslabExecutor.createExecutor(cwd, this.converters as any, sink);
+    const g = globalThis as any;
+    g.__tslab__.require = wrapCellRequire(g.__tslab__.require);
+  }
+
+  /** Builds the TypeScript program now (about 2-3 s) instead of in the first cell. */
+  warm(): void {
+    void this.converters.node;
+  }
+
+  async execute(code: string): Promise<CellOutcome> {
+    const capture = { hasValue: false, errors: [] as unknown[], diagnostics: [] as string[], value: undefined as unknown };
+    this.capture = capture;
+    let ok: boolean;
+    try {
+      ok = await this.executor.execute(code);
+    } catch (e) {
+      capture.errors.push(e);
+      ok = false;
+    } finally {
+      this.capture = null;
+    }
+    if (!ok || capture.errors.length > 0 || capture.diagnostics.length > 0) {
+      return { ok: false, error: toCellError(capture.errors, capture.diagnostics) };
+    }
+    return capture.hasValue ? { ok: true, value: { present: true, value: capture.value } } : { ok: true };
+  }
+
+  /** Interrupts an awaiting cell; a synchronous one is stopped by SIGINT itself (breakOnSigint). */
+  interrupt(): void {
+    this.executor.interrupt();
+  }
+
+  complete(code: string, cursor: number): CompletionResult {
+    const info = this.executor.complete(code, cursor);
+    const kinds = new Map<string, string>();
+    for (const e of (info.original?.entries ?? []) as Array<{ name: string; kind: string }>) kinds.set(e.name, e.kind);
+    return {
+      cursor_start: info.start,
+      cursor_end: info.end,
+      matches: info.candidates,
+      types: info.candidates.map((text) => ({ start: info.start, end: info.end, text, type: kinds.get(text) ?? '' })),
+    };
+  }
+
+  inspect(code: string, cursor: number): { found: false } | { found: true; text: string; markdown: string } {
+    const info = this.executor.inspect(code, cursor);
+    if (!info) return { found: false };
+    const text = tslabInspect.printQuickInfo(info);
+    const signature = (info.displayParts ?? []).map((p: { text: string }) => p.text).join('');
+    const docs = (info.documentation ?? []).map((p: { text: string }) => p.text).join('');
+    return { found: true, text, markdown: '```typescript\n' + signature + '\n```' + (docs ? '\n\n' + docs : '') };
+  }
+
+  isComplete(code: string): IsComplete {
+    const r = tslabConverter.isCompleteCode(code);
+    if (!r.completed) return { status: 'incomplete', indent: r.indent ?? '' };
+    const file = tsForTslab.createSourceFile('cell.ts', code, tsForTslab.ScriptTarget.Latest, false, tsForTslab.ScriptKind.TS);
+    const diags: Array<{ code: number }> = file.parseDiagnostics ?? [];
+    if (diags.length === 0) return { status: 'complete' };
+    // An open template literal or block comment may go on over the next lines.
+    if (diags.some((d) => CONTINUABLE.has(d.code))) return { status: 'incomplete', indent: '' };
+    return { status: 'invalid' };
+  }
+
+  close(): void {
+    this.executor.close();
+  }
+}
+
+/** TypeScript parse errors that more lines can fix: unterminated template literal, missing `*\/`. */
+const CONTINUABLE = new Set([1160, 1010]);
+
+/** Stack frames of the kernel and of Node internals say nothing about the user's code. */
+const INTERNAL_FRAME = /^\s+at (.*[\\/](tslab[\\/]dist|dist[\\/]kernel)[\\/]|.*\(node:|node:)/;
+
+export function toCellError(errors: unknown[], diagnostics: string[]): CellError {
+  if (errors.length === 0 && diagnostics.length > 0) {
+    return { ename: 'CompileError', evalue: diagnostics[0], traceback: diagnostics };
+  }
+  const e: any = errors[0];
+  if (e instanceof Error || (e && typeof e === 'object' && typeof e.message === 'string')) {
+    const interrupted = e.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED' || e.message === 'Interrupted asynchronously';
+    const ename = interrupted ? 'KeyboardInterrupt' : String(e.name ?? 'Error');
+    const evalue = typeof e.code === 'string' && e.code.startsWith('CT_') ? `${e.message} [${e.code}]` : String(e.message);
+    let stack: string[] = typeof e.stack === 'string' ? e.stack.split('\n') : [`${ename}: ${evalue}`];
+    // Node prefixes the stack of a syntax or script error with the source line and a caret: keep the error line on.
+    const head = stack.findIndex((line) => line.startsWith(`${e.name}:`) || line.startsWith(`${e.name} [`));
+    if (head > 0) stack = stack.slice(head);
+    const traceback = interrupted ? [`${ename}: ${evalue}`] : stack.filter((line: string) => !INTERNAL_FRAME.test(line));
+    return { ename, evalue, traceback: [...diagnostics, ...traceback] };
+  }
+  const text = inspect(e);
+  return { ename: 'Uncaught', evalue: text, traceback: [`Uncaught ${text}`] };
+}

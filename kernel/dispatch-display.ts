@@ -1,0 +1,172 @@
+import {
+  DISPATCH_MIME_TYPE,
+  renderDispatchHtml,
+  renderDispatchText,
+  type DispatchOutputData,
+  type DispatchSnapshot,
+} from '../src/protocol';
+import { setDisplayHook } from '../src/dispatcher/display-hook';
+import type { DispatcherEventMap } from '../src/dispatcher/events';
+import type { DispatcherPort } from './core';
+import type { Header } from './message';
+
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+export interface DispatchDisplayDeps {
+  publish(msgType: 'display_data' | 'update_display_data', content: unknown, parent: Header): void;
+  stream(name: 'stdout' | 'stderr', text: string, parent: Header): void;
+  /** The request whose async context we are in (the cell calling ct.dispatch / ct.show). */
+  currentParent(): Header | null;
+  /** The execute request running now, if any. */
+  runningParent(): Header | null;
+  getDispatcher(): DispatcherPort;
+  log(text: string): void;
+  /** Live updates are coalesced for this long (default 100 ms). */
+  throttleMs?: number;
+}
+
+interface Live {
+  /** Cells showing this dispatch (first = the one that dispatched). */
+  parents: Header[];
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Shows dispatches in the notebook: `ct.dispatch` from a cell (through the
+ * library's display hook) and `ct.show(id)` put a display in the current cell
+ * (MIME DISPATCH_MIME_TYPE for the extension, `text/html` and `text/plain`
+ * for everything else) and keep it live with `update_display_data` until the
+ * dispatch ends. Task output reported by the dispatcher goes to the cell that
+ * dispatched, whichever cell runs now.
+ */
+export class DispatchDisplay {
+  private readonly live = new Map<string, Live>();
+  /** dispatch id (and sub-dispatch ids) -> the cell that dispatched it. */
+  private readonly owners = new Map<string, Header>();
+  private dispatcher: DispatcherPort | null = null;
+
+  constructor(private readonly deps: DispatchDisplayDeps) {}
+
+  install(): void {
+    setDisplayHook({
+      onDispatch: (id) => this.safely(() => this.show(id, true)),
+      show: (id) => this.safely(() => this.show(id, false)),
+    });
+  }
+
+  uninstall(): void {
+    setDisplayHook(null);
+    for (const l of this.live.values()) if (l.timer) clearTimeout(l.timer);
+    this.live.clear();
+    if (this.dispatcher) {
+      this.dispatcher.off('node-changed', this.onNode);
+      this.dispatcher.off('dispatch-changed', this.onDispatch);
+      this.dispatcher.off('dispatch-created', this.onCreated);
+      this.dispatcher.off('output', this.onOutput);
+    }
+  }
+
+  static displayId(dispatchId: string): string {
+    return `covalent-ts-dispatch-${dispatchId}`;
+  }
+
+  static content(snapshot: DispatchSnapshot): { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id: string } } {
+    const data: DispatchOutputData = { dispatchId: snapshot.dispatchId, snapshot };
+    return {
+      data: {
+        [DISPATCH_MIME_TYPE]: data,
+        'text/html': renderDispatchHtml(snapshot),
+        'text/plain': renderDispatchText(snapshot),
+      },
+      metadata: {},
+      transient: { display_id: DispatchDisplay.displayId(snapshot.dispatchId) },
+    };
+  }
+
+  private safely(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      // Showing a dispatch must never make the dispatch itself fail.
+      this.deps.log(`covalent-ts kernel: could not display a dispatch: ${(e as Error)?.stack ?? e}\n`);
+    }
+  }
+
+  private d(): DispatcherPort {
+    if (!this.dispatcher) {
+      this.dispatcher = this.deps.getDispatcher();
+      this.dispatcher.on('node-changed', this.onNode);
+      this.dispatcher.on('dispatch-changed', this.onDispatch);
+      this.dispatcher.on('dispatch-created', this.onCreated);
+      this.dispatcher.on('output', this.onOutput);
+    }
+    return this.dispatcher;
+  }
+
+  show(dispatchId: string, dispatched: boolean): void {
+    const parent = this.deps.currentParent();
+    if (!parent) {
+      this.deps.log(`covalent-ts kernel: dispatch ${dispatchId} shown outside of a cell; nothing displayed\n`);
+      return;
+    }
+    if (dispatched && !this.owners.has(dispatchId)) this.owners.set(dispatchId, parent);
+    const live = this.d().liveSnapshot(dispatchId);
+    if (live) return this.showSnapshot(live, parent);
+    // A dispatch of another process or an earlier session: read it from the store.
+    this.d()
+      .snapshot(dispatchId)
+      .then((s) => this.showSnapshot(s, parent))
+      .catch((e) => this.deps.stream('stderr', `ct.show: ${(e as Error)?.message ?? e}\n`, parent));
+  }
+
+  private showSnapshot(snapshot: DispatchSnapshot, parent: Header): void {
+    const dispatchId = snapshot.dispatchId;
+    this.deps.publish('display_data', DispatchDisplay.content(snapshot), parent);
+    if (TERMINAL.has(snapshot.status)) return;
+    const live = this.live.get(dispatchId);
+    if (live) live.parents.push(parent);
+    else this.live.set(dispatchId, { parents: [parent], timer: null });
+  }
+
+  private readonly onNode = (e: DispatcherEventMap['node-changed']) => this.schedule(e.dispatchId);
+  private readonly onDispatch = (e: DispatcherEventMap['dispatch-changed']) => {
+    if (TERMINAL.has(e.status)) this.safely(() => this.update(e.dispatchId, true));
+    else this.schedule(e.dispatchId);
+  };
+  private readonly onCreated = (e: DispatcherEventMap['dispatch-created']) => {
+    const owner = e.parentDispatchId ? this.owners.get(e.parentDispatchId) : undefined;
+    if (owner) this.owners.set(e.dispatchId, owner);
+  };
+  private readonly onOutput = (e: DispatcherEventMap['output']) => {
+    const owner = this.owners.get(e.dispatchId);
+    if (owner) this.deps.stream(e.stream, e.text, owner);
+  };
+
+  private schedule(dispatchId: string): void {
+    const live = this.live.get(dispatchId);
+    if (!live || live.timer) return;
+    live.timer = setTimeout(() => {
+      live.timer = null;
+      this.safely(() => this.update(dispatchId, false));
+    }, this.deps.throttleMs ?? 100);
+  }
+
+  private update(dispatchId: string, final: boolean): void {
+    const live = this.live.get(dispatchId);
+    if (!live) return;
+    if (final) {
+      if (live.timer) clearTimeout(live.timer);
+      this.live.delete(dispatchId);
+    }
+    const snapshot = this.d().liveSnapshot(dispatchId);
+    if (!snapshot) return;
+    const content = DispatchDisplay.content(snapshot);
+    // Frontends route updates by display id. Clients that read only the
+    // running cell's messages (nbclient) also get a copy parented to it, so a
+    // saved notebook ends with the final state.
+    const targets = [live.parents[0]];
+    const running = this.deps.runningParent();
+    if (running && !live.parents.some((p) => p.msg_id === running.msg_id)) targets.push(running);
+    for (const t of targets) this.deps.publish('update_display_data', content, t);
+  }
+}

@@ -1,0 +1,450 @@
+import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import { loadBundle } from '../translation';
+import { Widget } from '@lumino/widgets';
+import type { NodeView } from '../../../src/protocol/messages';
+import type { DispatchController } from '../model/dispatch-controller';
+import type { DispatchModel, ModelChange } from '../model/dispatch-model';
+import { STATUS_GLYPH, isTerminal } from '../model/status';
+import { renderDetails, formatTime } from './details-view';
+import { statusLabel } from './labels';
+import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type GraphLayout } from './layout';
+import { NodeElement, type CancelBlock } from './node-element';
+import { PanZoom } from './pan-zoom';
+
+export interface DispatchGraphOptions {
+  model: DispatchModel;
+  /** Null for a graph that can only ever be a snapshot. */
+  controller: DispatchController | null;
+  translator?: ITranslator | null;
+  /** Ask the user to confirm cancelling the whole dispatch. */
+  confirmCancelDispatch?: (model: DispatchModel) => Promise<boolean>;
+  /** Build the graph of a sublattice's sub-dispatch, or null when it cannot be shown. */
+  openSublattice?: (subDispatchId: string, parent: DispatchGraph) => DispatchGraph | null;
+  /** Schedules the per-frame flush; tests pass a synchronous one. */
+  requestFrame?: (cb: () => void) => unknown;
+}
+
+const FRAME = (cb: () => void) => requestAnimationFrame(() => cb());
+/** Below this zoom, nodes drop their text (see the pan-zoom callback). */
+export const OVERVIEW_SCALE = 0.4;
+
+/**
+ * A dispatch's transport graph with per-task cancel buttons. Model changes are
+ * merged and drawn once per animation frame, so thousands of status updates a
+ * second cost one DOM pass per frame.
+ */
+export class DispatchGraph extends Widget {
+  constructor(options: DispatchGraphOptions) {
+    super();
+    this.model = options.model;
+    this.controller = options.controller;
+    this._trans = loadBundle(options.translator);
+    this._confirm = options.confirmCancelDispatch ?? (async () => true);
+    this._openSublattice = options.openSublattice;
+    this._requestFrame = options.requestFrame ?? FRAME;
+    this.addClass('jp-CovalentGraph');
+    this._build();
+    this.model.changed.connect(this._onModelChanged, this);
+    this.controller?.error.connect((_, err) => this.showMessage(err.message), this);
+    this._renderAll();
+  }
+
+  readonly model: DispatchModel;
+  readonly controller: DispatchController | null;
+
+  /** The selected node (for the details view and the "Cancel selected task" command). */
+  get selectedNodeId(): number | null {
+    return this._selected;
+  }
+  /** The engine of the last layout, for diagnostics and benchmarks. */
+  get layoutEngine(): GraphLayout['engine'] | null {
+    return this._graphLayout?.engine ?? null;
+  }
+
+  selectNode(id: number | null): void {
+    if (this._selected !== null) {
+      this._elements.get(this._selected)!.selected = false;
+    }
+    this._selected = id !== null && this._elements.has(id) ? id : null;
+    if (this._selected !== null) {
+      this._elements.get(this._selected)!.selected = true;
+    }
+    renderDetails(this._details, this._selected === null ? undefined : this.model.node(this._selected), this._trans);
+  }
+
+  /** Why cancelling this node is impossible now, or null. */
+  cancelBlock(node: NodeView | undefined): CancelBlock {
+    const t = this._trans;
+    const modeBlock = this._modeBlock();
+    if (modeBlock) {
+      return modeBlock;
+    }
+    if (!node) {
+      return t.__('No task selected');
+    }
+    if (isTerminal(node.status)) {
+      return t.__('Task already finished (%1)', statusLabel(t, node.status));
+    }
+    if (node.status === 'CANCELLING') {
+      return t.__('Cancel already requested');
+    }
+    return null;
+  }
+
+  /** Cancel tasks (no confirmation: a per-task cancel is cheap to redo). */
+  async cancelTasks(ids: number[]): Promise<void> {
+    if (!this.controller) {
+      return;
+    }
+    try {
+      await this.controller.cancelTasks(ids);
+    } catch (e) {
+      this.showMessage((e as Error).message);
+    }
+  }
+
+  /** Cancel the whole dispatch after the user confirms. */
+  async cancelDispatch(): Promise<void> {
+    if (!this.controller || this._dispatchBlock()) {
+      return;
+    }
+    if (!(await this._confirm(this.model))) {
+      return;
+    }
+    try {
+      await this.controller.cancelDispatch();
+    } catch (e) {
+      this.showMessage((e as Error).message);
+    }
+  }
+
+  showMessage(text: string): void {
+    this._message.textContent = text;
+    this._message.hidden = !text;
+  }
+
+  fit(): void {
+    this._panZoom.fit();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    for (const sub of this._subGraphs.values()) {
+      sub.dispose();
+    }
+    this._subGraphs.clear();
+    this.controller?.dispose();
+    this._panZoom.dispose();
+    super.dispose();
+  }
+
+  protected onAfterAttach(): void {
+    this._panZoom.fit();
+  }
+
+  private _build(): void {
+    const t = this._trans;
+    const node = this.node;
+    node.setAttribute('role', 'region');
+    node.dataset.dispatchId = this.model.dispatchId;
+
+    const bar = document.createElement('div');
+    bar.className = 'jp-CovalentGraph-toolbar';
+    this._title = document.createElement('span');
+    this._title.className = 'jp-CovalentGraph-title';
+    this._status = document.createElement('span');
+    this._status.className = 'jp-CovalentGraph-status';
+    this._mode = document.createElement('span');
+    this._mode.className = 'jp-CovalentGraph-mode';
+    const spacer = document.createElement('span');
+    spacer.className = 'jp-CovalentGraph-spacer';
+    const tool = (label: string, text: string, action: () => void) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'jp-CovalentGraph-tool jp-mod-styled';
+      b.textContent = text;
+      b.title = label;
+      b.setAttribute('aria-label', label);
+      b.addEventListener('click', action);
+      return b;
+    };
+    const zoomIn = tool(t.__('Zoom in'), '+', () => this._panZoom.zoomBy(1.25));
+    const zoomOut = tool(t.__('Zoom out'), '−', () => this._panZoom.zoomBy(0.8));
+    const fit = tool(t.__('Fit graph to view'), '⤢', () => this._panZoom.fit());
+    this._cancelDispatch = document.createElement('button');
+    this._cancelDispatch.type = 'button';
+    this._cancelDispatch.className = 'jp-CovalentGraph-cancelDispatch jp-mod-styled jp-mod-warn';
+    this._cancelDispatch.textContent = t.__('Cancel dispatch');
+    this._cancelDispatch.setAttribute('aria-label', t.__('Cancel dispatch'));
+    this._cancelDispatch.addEventListener('click', () => void this.cancelDispatch());
+    bar.append(this._title, this._status, this._mode, spacer, zoomIn, zoomOut, fit, this._cancelDispatch);
+
+    this._message = document.createElement('div');
+    this._message.className = 'jp-CovalentGraph-message';
+    this._message.setAttribute('role', 'status');
+    this._message.hidden = true;
+
+    const body = document.createElement('div');
+    body.className = 'jp-CovalentGraph-body';
+    this._viewport = document.createElement('div');
+    this._viewport.className = 'jp-CovalentGraph-viewport';
+    this._canvas = document.createElement('div');
+    this._canvas.className = 'jp-CovalentGraph-canvas';
+    this._edges = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    this._edges.classList.add('jp-CovalentGraph-edges');
+    this._edges.setAttribute('aria-hidden', 'true');
+    this._nodesLayer = document.createElement('div');
+    this._nodesLayer.className = 'jp-CovalentGraph-nodes';
+    this._canvas.append(this._edges, this._nodesLayer);
+    this._viewport.append(this._canvas);
+    this._details = document.createElement('div');
+    this._details.className = 'jp-CovalentDetails';
+    this._details.setAttribute('aria-label', t.__('Task details'));
+    body.append(this._viewport, this._details);
+
+    this._subContainer = document.createElement('div');
+    this._subContainer.className = 'jp-CovalentGraph-sublattices';
+
+    node.append(bar, this._message, body, this._subContainer);
+    this._panZoom = new PanZoom(this._viewport, this._canvas, scale => {
+      // Text smaller than ~5 px is unreadable and costs most of each frame to
+      // paint: below this zoom the graph shows boxes with status borders only.
+      this._canvas.classList.toggle('jp-mod-overview', scale < OVERVIEW_SCALE);
+    });
+
+    // One delegated listener for every node: cheaper than a listener per button.
+    this._nodesLayer.addEventListener('click', ev => this._onNodeClick(ev));
+    this._nodesLayer.addEventListener('keydown', ev => {
+      const target = ev.target as HTMLElement;
+      if ((ev.key === 'Enter' || ev.key === ' ') && target.classList.contains('jp-CovalentNode')) {
+        ev.preventDefault();
+        this.selectNode(Number(target.dataset.nodeId));
+      }
+    });
+    renderDetails(this._details, undefined, t);
+  }
+
+  private _onNodeClick(ev: MouseEvent): void {
+    const target = ev.target as HTMLElement;
+    const button = target.closest('button') as HTMLButtonElement | null;
+    const nodeEl = target.closest('.jp-CovalentNode') as HTMLElement | null;
+    if (!nodeEl) {
+      return;
+    }
+    const id = Number(nodeEl.dataset.nodeId);
+    if (button?.dataset.action === 'cancel-task') {
+      ev.stopPropagation();
+      if (!button.disabled) {
+        void this.cancelTasks([id]);
+      }
+      return;
+    }
+    if (button?.dataset.action === 'expand') {
+      this._toggleSublattice(id);
+      return;
+    }
+    this.selectNode(id);
+  }
+
+  private _toggleSublattice(id: number): void {
+    const node = this.model.node(id);
+    const existing = this._subGraphs.get(id);
+    if (existing) {
+      existing.dispose();
+      this._subGraphs.delete(id);
+    } else if (node?.subDispatchId && this._openSublattice) {
+      const sub = this._openSublattice(node.subDispatchId, this);
+      if (sub) {
+        sub.addClass('jp-CovalentGraph-sub');
+        this._subGraphs.set(id, sub);
+        Widget.attach(sub, this._subContainer);
+      } else {
+        this.showMessage(this._trans.__('The graph of sublattice %1 is only available while its kernel runs.', id));
+      }
+    } else {
+      this.showMessage(this._trans.__('Sublattice %1 has not started yet.', id));
+    }
+    const n = this.model.node(id);
+    if (n) {
+      this._elements.get(id)?.update(n, this.cancelBlock(n), this._subGraphs.has(id));
+    }
+  }
+
+  private _onModelChanged(_: DispatchModel, change: ModelChange): void {
+    for (const id of change.nodeIds) {
+      this._dirty.add(id);
+    }
+    this._dirtyStructure ||= change.structure;
+    this._dirtyDispatch ||= change.dispatch;
+    if (!this._framePending) {
+      this._framePending = true;
+      this._requestFrame(() => this._flush());
+    }
+  }
+
+  /** Draw everything that changed since the last frame. */
+  private _flush(): void {
+    this._framePending = false;
+    if (this.isDisposed) {
+      return;
+    }
+    if (this._dirtyStructure) {
+      this._dirtyStructure = false;
+      this._dirty.clear();
+      this._dirtyDispatch = false;
+      this._renderAll();
+      return;
+    }
+    if (this._dirtyDispatch) {
+      this._dirtyDispatch = false;
+      this._renderHeader();
+      // Mode changes (live <-> snapshot) change every button's state.
+      for (const id of this.model.nodes.keys()) {
+        this._dirty.add(id);
+      }
+    }
+    for (const id of this._dirty) {
+      const n = this.model.node(id);
+      const el = this._elements.get(id);
+      if (n && el) {
+        el.update(n, this.cancelBlock(n), this._subGraphs.has(id));
+      }
+    }
+    if (this._selected !== null && this._dirty.has(this._selected)) {
+      renderDetails(this._details, this.model.node(this._selected), this._trans);
+    }
+    this._dirty.clear();
+  }
+
+  private _renderAll(): void {
+    const nodes = [...this.model.nodes.values()];
+    this._graphLayout = layoutGraph(nodes);
+    const layout = this._graphLayout;
+    const keep = new Set<number>();
+    const fragment = document.createDocumentFragment();
+    for (const n of nodes) {
+      keep.add(n.id);
+      let el = this._elements.get(n.id);
+      if (!el) {
+        el = new NodeElement(n, this._trans);
+        this._elements.set(n.id, el);
+        fragment.append(el.element);
+      }
+      const box = layout.boxes.get(n.id)!;
+      el.element.style.transform = `translate(${box.x}px, ${box.y}px)`;
+      el.element.style.width = `${NODE_WIDTH}px`;
+      el.element.style.height = `${NODE_HEIGHT}px`;
+      el.update(n, this.cancelBlock(n), this._subGraphs.has(n.id));
+    }
+    this._nodesLayer.append(fragment);
+    for (const [id, el] of this._elements) {
+      if (!keep.has(id)) {
+        el.element.remove();
+        this._elements.delete(id);
+      }
+    }
+    this._edges.setAttribute('width', String(layout.width));
+    this._edges.setAttribute('height', String(layout.height));
+    this._edges.setAttribute('viewBox', `0 0 ${layout.width} ${layout.height}`);
+    // One path element for all edges keeps a 1,000-node graph to one SVG node.
+    let d = '';
+    for (const e of layout.edges) {
+      const p = e.points;
+      if (p.length === 2) {
+        const midY = (p[0].y + p[1].y) / 2;
+        d += `M${p[0].x},${p[0].y}C${p[0].x},${midY} ${p[1].x},${midY} ${p[1].x},${p[1].y}`;
+      } else {
+        d += `M${p[0].x},${p[0].y}` + p.slice(1).map(q => `L${q.x},${q.y}`).join('');
+      }
+    }
+    this._edges.innerHTML = `<path class="jp-CovalentGraph-edge" d="${d}"/>`;
+    this._edges.dataset.edgeCount = String(layout.edges.length);
+    this._canvas.style.width = `${layout.width}px`;
+    this._canvas.style.height = `${layout.height}px`;
+    this._panZoom.setContentSize(layout.width, layout.height);
+    this._renderHeader();
+    if (this._selected !== null && !this._elements.has(this._selected)) {
+      this._selected = null;
+    }
+    renderDetails(this._details, this._selected === null ? undefined : this.model.node(this._selected), this._trans);
+  }
+
+  private _renderHeader(): void {
+    const t = this._trans;
+    const m = this.model;
+    this.node.dataset.status = m.status;
+    this.node.dataset.mode = m.mode;
+    this.node.setAttribute('aria-label', t.__('Transport graph of dispatch %1', m.name || m.dispatchId));
+    this._title.textContent = `${m.name} · ${m.dispatchId}`;
+    this._status.dataset.status = m.status;
+    this._status.textContent = `${STATUS_GLYPH[m.status]} ${statusLabel(t, m.status)}`;
+    if (m.mode === 'live') {
+      this._mode.textContent = t.__('Live');
+      this._mode.title = t.__('Following the running dispatch in the kernel');
+    } else if (m.modeReason === 'connecting') {
+      this._mode.textContent = t.__('Connecting…');
+      this._mode.title = '';
+    } else {
+      this._mode.textContent = t.__('Snapshot taken %1 (read-only)', formatTime(m.takenAt) ?? m.takenAt);
+      this._mode.title = this._modeBlock() ?? '';
+    }
+    this._mode.dataset.mode = m.mode;
+    const block = this._dispatchBlock();
+    this._cancelDispatch.disabled = block !== null;
+    this._cancelDispatch.title = block ?? t.__('Cancel every unfinished task of this dispatch');
+  }
+
+  private _modeBlock(): string | null {
+    const t = this._trans;
+    const m = this.model;
+    if (m.mode === 'live' && this.controller?.canCancel) {
+      return null;
+    }
+    switch (m.modeReason) {
+      case 'connecting':
+        return t.__('Connecting to the kernel…');
+      case 'unknown-dispatch':
+        return t.__('The kernel no longer runs this dispatch: this is a read-only snapshot');
+      default:
+        return t.__('No kernel connected: this is a read-only snapshot');
+    }
+  }
+
+  private _dispatchBlock(): string | null {
+    const block = this._modeBlock();
+    if (block) {
+      return block;
+    }
+    if (isTerminal(this.model.status)) {
+      return this._trans.__('The dispatch has already finished (%1)', statusLabel(this._trans, this.model.status));
+    }
+    return null;
+  }
+
+  private _trans: TranslationBundle;
+  private _confirm: (model: DispatchModel) => Promise<boolean>;
+  private _openSublattice?: DispatchGraphOptions['openSublattice'];
+  private _requestFrame: (cb: () => void) => unknown;
+  private _graphLayout: GraphLayout | null = null;
+  private _elements = new Map<number, NodeElement>();
+  private _subGraphs = new Map<number, DispatchGraph>();
+  private _selected: number | null = null;
+  private _dirty = new Set<number>();
+  private _dirtyStructure = false;
+  private _dirtyDispatch = false;
+  private _framePending = false;
+  private _title!: HTMLSpanElement;
+  private _status!: HTMLSpanElement;
+  private _mode!: HTMLSpanElement;
+  private _cancelDispatch!: HTMLButtonElement;
+  private _message!: HTMLDivElement;
+  private _viewport!: HTMLDivElement;
+  private _canvas!: HTMLDivElement;
+  private _edges!: SVGSVGElement;
+  private _nodesLayer!: HTMLDivElement;
+  private _details!: HTMLDivElement;
+  private _subContainer!: HTMLDivElement;
+  private _panZoom!: PanZoom;
+}

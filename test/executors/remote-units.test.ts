@@ -1,0 +1,179 @@
+/**
+ * The pure pieces of the remote executors: quoting, known_hosts matching,
+ * scontrol parsing, batch script rendering and option validation. Quoting is
+ * checked by running the quoted text through a real /bin/sh.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { ErrorCodes } from '../../src/errors';
+import { exportLines, shArgv, shq } from '../../src/executors/remote/shell-quote';
+import { renderJobScript, sbatchCommand, slurmJobName } from '../../src/executors/slurm/sbatch-script';
+import { isTerminalSlurmState, parseScontrolJobs } from '../../src/executors/slurm/scontrol';
+import { resolveSlurmOptions } from '../../src/executors/slurm/slurm-options';
+import { fingerprintOf, hostKeyPolicy, knownKeysFor } from '../../src/executors/ssh/host-key';
+import { killScript, launchScript, statusScript } from '../../src/executors/ssh/remote-process';
+import { publicSSHOptions, resolveSSHOptions } from '../../src/executors/ssh/ssh-options';
+import { createExecutor } from '../../src/executors/registry';
+import '../../src/executors/ssh';
+import '../../src/executors/slurm';
+
+const HOSTILE = [`it's`, `a"b`, '; touch /tmp/ct-pwned-unit', '$(touch /tmp/ct-pwned-unit)', '`id`', 'line1\nline2', ' lead and trail ', '', '*', '~root', '-n', '\\', '$HOME'];
+
+describe('shell quoting', () => {
+  it.each(HOSTILE.map((s) => [JSON.stringify(s), s]))('%s survives /bin/sh as exactly one word', (_label, s) => {
+    const out = execFileSync('/bin/sh', ['-c', `printf '%s\\0' ${shq(s)}`]);
+    expect(out.toString('utf8')).toBe(`${s}\0`);
+  });
+
+  it('keeps every argv element separate', () => {
+    const out = execFileSync('/bin/sh', ['-c', `printf '[%s]' ${shArgv(HOSTILE)}`]).toString('utf8');
+    expect(out).toBe(HOSTILE.map((s) => `[${s}]`).join(''));
+  });
+
+  it('exports environment values verbatim and refuses bad names', () => {
+    const out = execFileSync('/bin/sh', ['-c', `${exportLines({ A: HOSTILE.join('|') }).join('\n')}\nprintf '%s' "$A"`]).toString('utf8');
+    expect(out).toBe(HOSTILE.join('|'));
+    expect(() => exportLines({ 'A;B': 'x' })).toThrow();
+  });
+
+  it('refuses NUL bytes, which no shell word can hold', () => {
+    expect(() => shq('a\0b')).toThrow();
+  });
+});
+
+describe('remote process scripts', () => {
+  it('quote the task directory and accept only integer process group ids', () => {
+    const dir = `/tmp/x'; touch /tmp/ct-pwned-unit; '`;
+    for (const script of [statusScript({ taskDir: dir, pgid: 1234 }), killScript({ taskDir: dir, pgid: 1234, graceMs: 100, timeoutMs: 1000 })]) {
+      expect(script).toContain(shq(dir));
+      execFileSync('/bin/sh', ['-n', '-c', script]); // parses
+    }
+    execFileSync('/bin/sh', ['-n', '-c', launchScript({ taskDir: dir, runnerDir: '/r', nodePath: 'node', env: { X: `'"` } })]);
+    expect(() => statusScript({ taskDir: '/t', pgid: 1 })).toThrow();
+    expect(() => killScript({ taskDir: '/t', pgid: 12.5, graceMs: 0, timeoutMs: 1 })).toThrow();
+    expect(() => statusScript({ taskDir: '/t', pgid: Number('1; reboot') })).toThrow();
+  });
+
+  it('status of a directory with no task and no process is GONE, and kill of a foreign group does nothing', () => {
+    const out = execFileSync('/bin/sh', ['-c', statusScript({ taskDir: '/nonexistent/ct', pgid: 999999 })]).toString().trim();
+    expect(out).toBe('GONE');
+    // pid 1's session is not this task's: the kill script must not touch it.
+    const k = execFileSync('/bin/sh', ['-c', killScript({ taskDir: '/nonexistent/ct', pgid: process.pid, graceMs: 0, timeoutMs: 100 })]).toString().trim();
+    expect(k).toBe('GONE');
+  });
+});
+
+describe('known_hosts', () => {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  // The SSH wire blob of an ed25519 key: string "ssh-ed25519" + string key.
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]);
+  const b64 = blob.toString('base64');
+
+  it('matches plain, bracketed-port, wildcard and hashed host entries', () => {
+    expect(knownKeysFor(`example.org ssh-ed25519 ${b64}\n`, 'example.org', 22)).toHaveLength(1);
+    expect(knownKeysFor(`[example.org]:2222 ssh-ed25519 ${b64}\n`, 'example.org', 2222)).toHaveLength(1);
+    expect(knownKeysFor(`[example.org]:2222 ssh-ed25519 ${b64}\n`, 'example.org', 22)).toHaveLength(0);
+    expect(knownKeysFor(`example.org ssh-ed25519 ${b64}\n`, 'example.org', 2222)).toHaveLength(0);
+    expect(knownKeysFor(`*.example.org,!bad.example.org ssh-ed25519 ${b64}\n`, 'a.example.org', 22)).toHaveLength(1);
+    expect(knownKeysFor(`*.example.org,!bad.example.org ssh-ed25519 ${b64}\n`, 'bad.example.org', 22)).toHaveLength(0);
+    const salt = Buffer.from('0123456789abcdef0123');
+    const hash = createHmac('sha1', salt).update('[10.0.0.5]:2200').digest('base64');
+    expect(knownKeysFor(`|1|${salt.toString('base64')}|${hash} ssh-ed25519 ${b64}\n`, '10.0.0.5', 2200)).toHaveLength(1);
+    expect(knownKeysFor(`# comment\n\n@cert-authority * ssh-ed25519 ${b64}\n`, 'x', 22)).toHaveLength(0);
+  });
+
+  it('accepts the listed key, refuses another with HOST_KEY_MISMATCH and a revoked one, and an unknown host with HOST_KEY_UNKNOWN', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const dir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'ct-kh-'));
+    const file = `${dir}/known_hosts`;
+    fs.writeFileSync(file, `h1 ssh-ed25519 ${b64}\n@revoked h2 ssh-ed25519 ${b64}\n`);
+    expect(hostKeyPolicy({ host: 'h1', port: 22, knownHostsFile: file }).check(blob)).toBeUndefined();
+    expect(hostKeyPolicy({ host: 'h1', port: 22, knownHostsFile: file }).algorithms).toEqual(['ssh-ed25519']);
+    const other = Buffer.from(blob);
+    other[other.length - 1] ^= 1;
+    expect(hostKeyPolicy({ host: 'h1', port: 22, knownHostsFile: file }).check(other)?.code).toBe(ErrorCodes.HOST_KEY_MISMATCH);
+    expect(hostKeyPolicy({ host: 'h2', port: 22, knownHostsFile: file }).check(blob)?.code).toBe(ErrorCodes.HOST_KEY_MISMATCH);
+    expect(hostKeyPolicy({ host: 'h3', port: 22, knownHostsFile: file }).check(blob)?.code).toBe(ErrorCodes.HOST_KEY_UNKNOWN);
+    const pinned = hostKeyPolicy({ host: 'h3', port: 22, hostKeyFingerprints: [fingerprintOf(blob)] });
+    expect(pinned.check(blob)).toBeUndefined();
+    expect(pinned.check(other)?.code).toBe(ErrorCodes.HOST_KEY_MISMATCH);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('computes fingerprints as ssh-keygen prints them', () => {
+    expect(fingerprintOf(blob)).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+});
+
+describe('SSH options', () => {
+  it('keep secrets out of the stored form', () => {
+    const o = resolveSSHOptions({ host: 'h', username: 'u', privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nabc', passphrase: 'hunter2' });
+    const stored = JSON.stringify(publicSSHOptions(o));
+    expect(stored).not.toContain('hunter2');
+    expect(stored).not.toContain('PRIVATE KEY');
+    expect(JSON.parse(stored)).toEqual({ host: 'h', port: 22, username: 'u' });
+  });
+
+  it('explain what is wrong', () => {
+    expect(() => resolveSSHOptions({ username: 'u' })).toThrow(/"host" is required/);
+    expect(() => resolveSSHOptions({ host: 'h' })).toThrow(/"username" is required/);
+    expect(() => resolveSSHOptions({ host: 'h', username: 'u', port: 70000 })).toThrow(/at most 65535/);
+    expect(() => resolveSSHOptions({ host: 'h', username: 'u', hostKeyFingerprint: 'abc' })).toThrow(/SHA256:/);
+    expect(() => resolveSSHOptions({ host: 'h', username: 'u', privateKey: 'k', privateKeyPath: '/k' })).toThrow(/not both/);
+  });
+
+  it('rebuild through the registry from a stored configuration', () => {
+    const ex = createExecutor({ type: 'ssh', options: { host: 'h', username: 'u', privateKeyPath: '/nonexistent' } });
+    expect(ex.type).toBe('ssh');
+    expect(ex.toConfig()).toEqual({ type: 'ssh', options: { host: 'h', port: 22, username: 'u', privateKeyPath: '/nonexistent', remoteWorkDir: '~/.covalent-ts', nodePath: 'node' } });
+    expect(ex.durableJobHandles).toBe(true);
+    const sl = createExecutor({ type: 'slurm', options: { partition: 'debug', ssh: { host: 'h', username: 'u', passphrase: 'pw' } } });
+    expect(JSON.stringify(sl.toConfig())).not.toContain('pw"');
+    expect(sl.label()).toBe('slurm(u@h)');
+  });
+});
+
+describe('scontrol show job -o parsing', () => {
+  const out = [
+    'JobId=12 JobName=ct-0-a UserId=root(0) GroupId=root(0) Priority=1 JobState=RUNNING Reason=None Dependency=(null) ExitCode=0:0 RunTime=00:00:01 Command=/tmp/a JobState=FAKE WorkDir=/tmp/x JobState=FAKE',
+    'JobId=13 JobName=ct-1-b UserId=u(1000) JobState=CANCELLED Reason=None ExitCode=0:15',
+    'JobId=14 JobName=ct-2-c JobState=PENDING Reason=Resources ExitCode=0:0',
+    'JobId=15 JobName=x JobState=COMPLETING+ Reason=None ExitCode=1:0',
+    'slurm_load_jobs error: Invalid job id specified',
+    '',
+  ].join('\n');
+
+  it('reads state, reason and exit code of every job, from the first occurrence of each field', () => {
+    const jobs = parseScontrolJobs(out);
+    expect([...jobs.keys()]).toEqual(['12', '13', '14', '15']);
+    expect(jobs.get('12')).toEqual({ jobId: '12', state: 'RUNNING', reason: 'None', exitCode: 0, exitSignal: 0 });
+    expect(jobs.get('13')).toMatchObject({ state: 'CANCELLED', exitSignal: 15 });
+    expect(jobs.get('14')).toMatchObject({ state: 'PENDING', reason: 'Resources' });
+    expect(jobs.get('15')).toMatchObject({ state: 'COMPLETING', exitCode: 1 });
+  });
+
+  it('knows which states are terminal', () => {
+    expect(['COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL'].every(isTerminalSlurmState)).toBe(true);
+    expect(['PENDING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'CONFIGURING'].some(isTerminalSlurmState)).toBe(false);
+  });
+});
+
+describe('batch script', () => {
+  it('puts #SBATCH lines first, then set-up lines, env and the quoted runner; sbatch arguments are quoted', () => {
+    const o = resolveSlurmOptions({ partition: 'gpu', timeLimit: '1:00:00', cpus: 4, memory: '8G', sbatchLines: ['--gres=gpu:1', '#SBATCH --qos=high'], setupLines: ['module load node/20'], env: { A: `x'y` }, nodePath: '/opt/node bin/node' });
+    const dir = `/w/jobs/d'x`;
+    const script = renderJobScript(o, dir, '/w/runners/abc');
+    const lines = script.split('\n');
+    expect(lines.slice(0, 3)).toEqual(['#!/bin/bash', '#SBATCH --gres=gpu:1', '#SBATCH --qos=high']);
+    expect(script).toContain('module load node/20');
+    expect(script).toContain(`export A='x'\\''y'`);
+    expect(script).toContain(`'/opt/node bin/node' /w/runners/abc/remote-main.js '/w/jobs/d'\\''x'`);
+    execFileSync('/bin/bash', ['-n', '-c', script]);
+    const cmd = sbatchCommand(o, dir, slurmJobName(`evil'; rm -rf / #`, 3), 'sbatch');
+    expect(cmd).toBe(
+      `sbatch --parsable --job-name=ct-3-evil___rm_-rf____ '--chdir=/w/jobs/d'\\''x' '--output=/w/jobs/d'\\''x/stdout' '--error=/w/jobs/d'\\''x/stderr' --partition=gpu --time=1:00:00 --cpus-per-task=4 --mem=8G '/w/jobs/d'\\''x/job.sh'`,
+    );
+  });
+});
