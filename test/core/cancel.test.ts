@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import * as ct from '../../src';
@@ -356,5 +357,29 @@ describe('a custom executor plugin', () => {
     expect(ex.cancels[0].meta).toMatchObject({ dispatchId: id, nodeId: 0 });
     expect(processRunning(ex.job!.pid!)).toBe(false);
     expect(report.tasks[0]).toMatchObject({ outcome: 'killed', statusAfter: 'CANCELLED' });
+  });
+});
+
+describe('many tasks at once', () => {
+  it('cancels running and queued tasks of a wide dispatch; queued ones never start', async () => {
+    const f = pidFile();
+    const wf = ct.lattice((file: string) => {
+      const outs = [hang(file)];
+      for (let i = 0; i < 30; i++) outs.push(sleepy(60_000));
+      return outs;
+    });
+    const id = await ct.dispatch(wf)(f);
+    const pids = await runningWith(f);
+    const report = await ct.cancel(id);
+    expect(processRunning(pids.worker)).toBe(false);
+    expect(report.confirmed).toBe(true);
+    const outcomes = report.tasks.map((t) => t.outcome);
+    expect(outcomes.filter((o) => o === 'killed').length).toBeGreaterThanOrEqual(1);
+    // At most one task per worker was running; the rest were still queued.
+    expect(outcomes.filter((o) => o === 'killed').length).toBeLessThanOrEqual(os.availableParallelism());
+    expect(outcomes.filter((o) => o === 'aborted_before_start').length).toBeGreaterThanOrEqual(31 - os.availableParallelism());
+    const res = await ct.getResult(id, { wait: 10_000 });
+    expect(res.status).toBe('CANCELLED');
+    expect(res.nodes.every((n) => n.status === 'CANCELLED')).toBe(true);
   });
 });
