@@ -9,7 +9,7 @@ import { closeSharedWorkerPool } from '../executors/local/worker-pool';
 import type {
   CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,
 } from '../protocol/messages';
-import { Store } from '../store/store';
+import { Store, rowsEntry } from '../store/store';
 import { ctHome } from '../store/ct-home';
 import type { DispatchRow, NodeRow } from '../store/schema';
 import { processAlive } from '../store/journal';
@@ -306,11 +306,25 @@ export class Dispatcher {
     if (!run) return this.cancelStored(dispatchId, options, reason, source, requestedAt);
 
     const taskIds = options.taskIds === undefined ? null : run.validateTaskIds(options.taskIds);
+    const snapshot = this.journalRowsIfUnwritten(run);
     const tasks = await run.cancel(taskIds, reason, source);
     this.recordFinal(run, tasks);
-    // The journal only amends rows already in the file: a dispatch cancelled before its first snapshot is written now.
-    if (this.store && !this.store.hasWritten(run.dispatchId)) await this.store.flush();
+    await snapshot;
     return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
+  }
+
+  /**
+   * The journal amends rows already in the file. A dispatch cancelled before
+   * its first snapshot gets its rows journalled first (a small append instead
+   * of rewriting the whole store); a very large one is snapshotted.
+   */
+  private journalRowsIfUnwritten(run: DispatchRun): Promise<void> | undefined {
+    const store = this.store;
+    if (!store || store.hasWritten(run.dispatchId)) return undefined;
+    const family = this.familyOf(run);
+    if (family.reduce((n, r) => n + r.nodes.length, 0) > 2000) return store.flush();
+    for (const r of family) store.appendDurable(rowsEntry(r));
+    return undefined;
   }
 
   /** Final states of cancelled tasks go to disk before ct.cancel resolves. */

@@ -24,6 +24,14 @@ export type JournalEntry =
     }
   | { t: 'handle'; dispatchId: string; nodeIds: number[]; handle: string }
   | {
+      /** Rows of a dispatch not yet in any snapshot; replay only creates missing rows, never overwrites. */
+      t: 'rows';
+      dispatchId: string;
+      nodeIds: number[];
+      dispatch: Record<string, unknown>;
+      nodes: Array<Record<string, unknown>>;
+    }
+  | {
       t: 'final';
       dispatchId: string;
       nodeIds: number[];

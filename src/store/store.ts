@@ -419,6 +419,10 @@ export class Store {
 
 function applyJournalEntry(db: Database, e: JournalEntry): void {
   if (!e || typeof e !== 'object' || !Array.isArray((e as any).nodeIds)) return;
+  if (e.t === 'rows') {
+    insertMissingRows(db, e.dispatch as unknown as DispatchRow, e.nodes as unknown as NodeRow[]);
+    return;
+  }
   e.nodeIds.forEach((id, i) => {
     if (e.t === 'final') {
       db.run(
@@ -436,6 +440,47 @@ function applyJournalEntry(db: Database, e: JournalEntry): void {
       db.run('UPDATE nodes SET job_handle = ? WHERE dispatch_id = ? AND node_id = ?', [e.handle, e.dispatchId, id]);
     }
   });
+}
+
+const fromB64 = (v: unknown): Uint8Array | null => (typeof v === 'string' ? Buffer.from(v, 'base64') : null);
+
+function insertMissingRows(db: Database, d: DispatchRow, nodes: NodeRow[]): void {
+  db.run(
+    `INSERT OR IGNORE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
+      parent_node_id, owner_pid, owner_host, error, result, result_ref, node_count, updated_at)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)`,
+    [d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId, d.ownerPid,
+      d.ownerHost, d.error, fromB64(d.result), d.nodeCount, new Date().toISOString()],
+  );
+  for (const n of nodes) {
+    db.run(
+      `INSERT OR IGNORE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
+        started_at, completed_at, output, output_ref, error, cancel_requested, cancel_reason, cancel_source,
+        cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on)
+       VALUES (?,?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,?,?,?,?,?)`,
+      [d.dispatchId, n.nodeId, n.name, n.kind, n.status, n.executorConfig, n.executorLabel, n.startedAt, n.completedAt,
+        fromB64(n.output), n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource, n.cancelOutcome,
+        n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn)],
+    );
+  }
+}
+
+/** A dispatch's rows as a journal entry (blobs in base64), for dispatches not yet in a snapshot. */
+export function rowsEntry(source: RowSource): JournalEntry {
+  const b64 = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('base64') : null);
+  const d = source.dispatchRow();
+  const nodes = [];
+  for (let i = 0; i < source.nodeCount(); i++) {
+    const n = source.nodeRow(i);
+    nodes.push({ ...n, output: b64(n.output) });
+  }
+  return {
+    t: 'rows',
+    dispatchId: d.dispatchId,
+    nodeIds: nodes.map((n) => n.nodeId),
+    dispatch: { ...d, result: b64(d.result) },
+    nodes,
+  };
 }
 
 function* range(n: number): Iterable<number> {

@@ -32,3 +32,17 @@ export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<vo
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/** Resolve after `ms`, or as soon as a cancel is requested through `onCancel` (never rejects). */
+export function sleepUnlessCancelled(ms: number, onCancel?: (listener: () => void) => () => void): Promise<void> {
+  return new Promise((resolve) => {
+    let remove: (() => void) | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      remove?.();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    remove = onCancel?.(done);
+  });
+}

@@ -40,8 +40,6 @@ function installGlobals(): void {
       },
     };
   }
-  // Task functions are compiled from source in this realm; let them load Node built-ins.
-  if (g.require === undefined) g.require = require;
 }
 
 function encodeSafely(output: TaskOutput): Buffer {

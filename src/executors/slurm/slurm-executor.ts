@@ -42,6 +42,8 @@ interface Prepared {
   cluster: SlurmCluster;
   workDir?: string;
   taskDir?: string;
+  /** Set once sbatch returned; cleared when the job's end was seen or a cancel took care of it. */
+  liveJobId?: string;
 }
 
 interface Job {
@@ -114,9 +116,16 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
         details: { stderr: r.stderr },
       });
     }
+    p.liveJobId = jobId;
     const handle: SlurmJobHandle = { jobId, submittedVia: this.submittedVia(), remoteDir: taskDir };
-    await ctx.setJobHandle(handle);
+    try {
+      await ctx.setJobHandle(handle);
+    } catch (e) {
+      if (e instanceof TaskCancelledError) p.liveJobId = undefined; // cancelled through cancel(), confirmed
+      throw e;
+    }
     const end = await cluster.waitForEnd(jobId);
+    p.liveJobId = undefined;
     return { handle, files: await this.filesAfter(end, handle, cluster, ctx) };
   }
 
@@ -153,6 +162,9 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
   }
 
   protected async cleanup(p: Prepared): Promise<void> {
+    // A job submitted but neither seen to end nor cancelled (an error while storing its
+    // handle or while watching it) must not keep running unobserved.
+    if (p.liveJobId) await this.cancel({ dispatchId: '', nodeId: 0, nodeIds: [], name: '' }, { jobId: p.liveJobId, submittedVia: this.submittedVia(), remoteDir: p.taskDir! });
     if (this.options.cleanup && p.workDir && p.taskDir) await removeTaskDir(p.cluster.host, p.workDir, p.taskDir);
   }
 

@@ -11,6 +11,17 @@ import * as path from 'node:path';
 import { exportLines, shq } from '../remote/shell-quote';
 import { runnerLines, TaskFiles } from '../remote/task-staging';
 
+/** Only directories named as newTaskDir() names them, under a `jobs` directory, are ever removed. */
+export function isTaskDir(dir: string): boolean {
+  const norm = path.posix.normalize(dir);
+  return (
+    norm === dir &&
+    dir.startsWith('/') &&
+    path.posix.basename(path.posix.dirname(dir)) === 'jobs' &&
+    /^[A-Za-z0-9_.-]+-\d+-[0-9a-f]{10}$/.test(path.posix.basename(dir))
+  );
+}
+
 function pgidOf(pgid: number): number {
   if (!Number.isInteger(pgid) || pgid <= 1) throw new TypeError(`Not a process group id: ${pgid}`);
   return pgid;
@@ -55,25 +66,27 @@ export function statusScript(opts: { taskDir: string; pgid: number }): string {
  * Only acts on the session when it is this task's (its pgid file, or a
  * process naming its directory), so a recycled pid is never signalled.
  */
-export function killScript(opts: { taskDir: string; pgid: number; graceMs: number; timeoutMs: number }): string {
+export function killScript(opts: { taskDir: string; pgid: number; graceMs: number; timeoutMs: number; removeDir?: boolean }): string {
   const tick = 50;
   const graceTicks = Math.max(0, Math.ceil(opts.graceMs / tick));
   const maxTicks = Math.max(graceTicks + 1, Math.ceil(opts.timeoutMs / tick));
   const pgidFile = shq(path.posix.join(opts.taskDir, TaskFiles.pgid));
   const signalAll = (sig: string) =>
     `kill -s ${sig} -- -"$ct_pg" 2>/dev/null; for ct_p in $(ps -o pid= -s "$ct_pg" 2>/dev/null); do kill -s ${sig} "$ct_p" 2>/dev/null; done`;
+  // Once nothing is left, remove the task directory in the same round trip.
+  const gone = opts.removeDir && isTaskDir(opts.taskDir) ? `{ rm -rf -- ${shq(opts.taskDir)}; echo GONE; exit 0; }` : `{ echo GONE; exit 0; }`;
   return [
     `ct_pg=${pgidOf(opts.pgid)}`,
     `ct_owned=no`,
     `if [ -f ${pgidFile} ] && [ "$(cat ${pgidFile})" = "$ct_pg" ]; then ct_owned=yes;`,
     `elif ps -o args= -s "$ct_pg" 2>/dev/null | grep -qF -- ${shq(opts.taskDir)}; then ct_owned=yes; fi`,
     ALIVE_CHECK,
-    `if [ "$ct_owned" = no ] || [ "$ct_alive" = no ]; then echo GONE; exit 0; fi`,
+    `if [ "$ct_owned" = no ] || [ "$ct_alive" = no ]; then ${gone}; fi`,
     signalAll('TERM'),
     `ct_i=0`,
     `while :; do`,
     `  ${ALIVE_CHECK}`,
-    `  if [ "$ct_alive" = no ]; then echo GONE; exit 0; fi`,
+    `  if [ "$ct_alive" = no ]; then ${gone}; fi`,
     `  if [ "$ct_i" -ge ${graceTicks} ]; then ${signalAll('KILL')}; fi`,
     `  if [ "$ct_i" -ge ${maxTicks} ]; then echo ALIVE; ps -o pid=,stat=,args= -s "$ct_pg"; exit 0; fi`,
     `  ct_i=$((ct_i + 1)); sleep 0.05`,

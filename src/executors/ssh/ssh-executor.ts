@@ -9,11 +9,12 @@
  * exec and confirms nothing is left.
  */
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { ErrorCodes, ExecutorError, InvalidInputError } from '../../errors';
 import { cancelledAt, Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
 import type { TaskOutput, TaskPayload } from '../task-payload';
 import { encodePayload } from '../runner/payload-codec';
-import { Backoff, sleepUnlessAborted } from '../remote/backoff';
+import { Backoff, sleepUnlessAborted, sleepUnlessCancelled } from '../remote/backoff';
 import { isEnvName } from '../remote/shell-quote';
 import {
   ensureRunner,
@@ -23,6 +24,7 @@ import {
   resolveWorkDir,
   stageTask,
   taskOutputFrom,
+  TaskFiles,
   type TaskFilesRead,
 } from '../remote/task-staging';
 import { sshPool } from './connection-pool';
@@ -201,7 +203,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
           { details: { ...handle, stderr: files.stderr } },
         );
       }
-      await sleepUnlessAborted(backoff.next(), sawCancel ? undefined : ctx.signal);
+      await sleepUnlessCancelled(backoff.next(), sawCancel ? undefined : (l) => ctx.onCancel(l));
     }
   }
 
@@ -212,12 +214,27 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     return output;
   }
 
-  protected async cleanup(p: Prepared, _ctx: ExecutionContext): Promise<void> {
+  protected async cleanup(p: Prepared, _ctx: ExecutionContext, job: Job | undefined): Promise<void> {
     try {
+      if (job === undefined && p.taskDir) await this.stopLeftover(p);
       if (this.cleanupRemote && p.workDir && p.taskDir) await removeTaskDir(p.host, p.workDir, p.taskDir);
     } finally {
       await sshPool().release(this.ssh, p.token);
     }
+  }
+
+  /**
+   * `run` ended without a result (an error after the start, or a cancel): if
+   * the task was started (its pgid file exists), make sure nothing of it is
+   * left running, even when no handle reached the store.
+   */
+  private async stopLeftover(p: Prepared): Promise<void> {
+    const raw = await p.host.readFile(path.posix.join(p.taskDir!, TaskFiles.pgid)).catch(() => undefined);
+    const pgid = raw ? Number.parseInt(raw.toString('utf8').trim(), 10) : NaN;
+    if (!Number.isInteger(pgid) || pgid <= 1) return;
+    await p.host.exec(killScript({ taskDir: p.taskDir!, pgid, graceMs: this.cancelGraceMs, timeoutMs: this.cancelGraceMs + 20000 }), {
+      timeoutMs: this.cancelGraceMs + 60000,
+    });
   }
 
   async cancel(_meta: TaskMetadata, jobHandle: JobHandle): Promise<boolean> {
@@ -227,7 +244,13 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     }
     const login = { ...this.ssh, host: h.host, port: typeof h.port === 'number' ? h.port : this.ssh.port, username: h.username };
     const host = new SSHHost(login, `cancel-${randomBytes(4).toString('hex')}`);
-    const script = killScript({ taskDir: h.remoteDir, pgid: h.pgid, graceMs: this.cancelGraceMs, timeoutMs: this.cancelGraceMs + 20000 });
+    const script = killScript({
+      taskDir: h.remoteDir,
+      pgid: h.pgid,
+      graceMs: this.cancelGraceMs,
+      timeoutMs: this.cancelGraceMs + 20000,
+      removeDir: this.cleanupRemote,
+    });
     try {
       let result;
       for (let attempt = 1; ; attempt++) {
@@ -240,13 +263,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
         }
       }
       const answer = result.stdout.trim();
-      if (result.code === 0 && answer === 'GONE') {
-        if (this.cleanupRemote) {
-          const workDir = await resolveWorkDir(host, this.remoteWorkDir);
-          await removeTaskDir(host, workDir, h.remoteDir).catch(() => undefined);
-        }
-        return true;
-      }
+      if (result.code === 0 && answer === 'GONE') return true;
       throw new ExecutorError(
         ErrorCodes.EXECUTOR_FAILED,
         `Could not confirm that task pgid ${h.pgid} on ${host.describe()} stopped: ${answer || result.stderr.trim()}`,

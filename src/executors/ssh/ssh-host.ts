@@ -70,6 +70,11 @@ export class SSHHost implements RemoteHost {
   }
 
   async mkdirp(path: string): Promise<void> {
+    // One SFTP request when the parent exists (the common case: a new task
+    // directory), a shell round trip only to create missing parents.
+    const sftp = await this.sftp();
+    const made = await new Promise<boolean>((resolve) => sftp.mkdir(path, { mode: 0o700 }, (err) => resolve(!err)));
+    if (made) return;
     const r = await this.exec(`umask 077 && mkdir -p -- ${shq(path)}`);
     if (r.code !== 0) throw this.ioError('create directory', path, new Error(r.stderr.trim()));
   }
