@@ -20,11 +20,7 @@ import { SSHExecutor, closeSSHConnections } from '../src/executors/ssh';
 import { SlurmExecutor } from '../src/executors/slurm';
 import { slurmClusters } from '../src/executors/slurm/slurm-cluster';
 
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { BenchRow } from './bench-util';
 
 class BenchContext implements ExecutionContext {
   readonly controller = new AbortController();
@@ -40,6 +36,14 @@ class BenchContext implements ExecutionContext {
   }
   isCancelRequested() {
     return this.cancelled;
+  }
+  onCancel(listener: () => void): () => void {
+    if (this.cancelled) {
+      listener();
+      return () => undefined;
+    }
+    this.controller.signal.addEventListener('abort', listener, { once: true });
+    return () => this.controller.signal.removeEventListener('abort', listener);
   }
   checkCancelled(step: string) {
     if (this.cancelled) throw cancelledAt(step, this.metadata);
@@ -215,7 +219,7 @@ async function slurmBench(env: Env, rows: BenchRow[]): Promise<void> {
     if (!results.every(Boolean)) throw new Error('not every cancel was confirmed');
     const states = new Set(ctxs.map((c) => jobState(conf, String(c.handle!.jobId))));
     if (states.size !== 1 || !states.has('CANCELLED')) throw new Error(`after the batch cancel, states are ${[...states].join(', ')}`);
-    rows.push({ name: `slurm: ${N} tasks cancelled at once, scancel commands sent`, value: cluster.stats.scancelCalls - before, unit: 'calls' });
+    rows.push({ name: `slurm: ${N} tasks cancelled at once, scancel commands sent`, value: cluster.stats.scancelCalls - before, unit: 'calls', target: '1' });
     rows.push({ name: `slurm: ${N} tasks cancelled at once, request -> all CANCELLED`, value: Math.round(all), unit: 'ms' });
     await Promise.all(dones);
   } finally {

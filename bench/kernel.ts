@@ -42,6 +42,16 @@ benchId`);
     const comm = new CommClient(k.client);
     await comm.open();
     await comm.request({ v: 1, type: 'hello', protocols: [1] });
+    // Baseline: the comm path alone (validation, reply), no dispatcher work.
+    const hellos: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = process.hrtime.bigint();
+      await comm.request({ v: 1, type: 'hello', protocols: [1] });
+      hellos.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const h = stats(hellos);
+    rows.push({ name: 'comm round trip without dispatcher work (hello), median', value: h.median, unit: 'ms' });
+    rows.push({ name: 'comm round trip without dispatcher work (hello), p99', value: h.p99, unit: 'ms' });
     const snapshot = (await comm.request({ v: 1, type: 'subscribe', dispatchId: id })).result.snapshot;
     const ids: number[] = snapshot.nodes.filter((n: any) => n.kind === 'electron').map((n: any) => n.id);
     const samples: number[] = [];

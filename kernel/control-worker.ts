@@ -20,16 +20,21 @@ export type ToMain =
   | { kind: 'message'; frames: Uint8Array[] }
   /** An interrupt_request arrived while `target` (an execute msg_id, or null) was running. */
   | { kind: 'interrupted'; target: string | null }
-  | { kind: 'log'; text: string };
+  | { kind: 'log'; text: string }
+  | { kind: 'ping'; seq: number };
 export type FromMain =
   | { kind: 'send'; frames: Uint8Array[] }
   | { kind: 'close' }
+  | { kind: 'pong'; seq: number }
   /** The execute request now running (null: none). */
   | { kind: 'exec'; msgId: string | null };
 
-/** How often and how long an interrupt is re-signalled while the same cell still runs. */
-const RESIGNAL_MS = 100;
-const RESIGNAL_MAX = 100;
+/** Interrupt watcher timing: check every TICK_MS; a ping unanswered for PING_WAIT_MS means the main thread is blocked. */
+const TICK_MS = 50;
+const PING_WAIT_MS = 150;
+const RESIGNAL_MS = 500;
+/** Gives up after this many ticks (60 s). */
+const RESIGNAL_MAX = 1200;
 
 async function main(): Promise<void> {
   const info = workerData.connection as ConnectionInfo;
@@ -47,29 +52,56 @@ async function main(): Promise<void> {
   };
 
   let running: string | null = null;
-  let resignal: NodeJS.Timeout | null = null;
+  let watcher: NodeJS.Timeout | null = null;
+  let watcherTarget: string | null = null;
+  let pingSeq = 0;
+  let pongSeq = 0;
   /**
-   * A SIGINT that lands while the main thread converts a cell (before the
-   * script runs with breakOnSigint) can be lost, so the signal is repeated
-   * until the interrupted cell has ended, and never reaches the next cell.
+   * Interrupts the running cell. The main thread is told by message, which
+   * stops an await. Only when it does not answer a ping for PING_WAIT_MS is it
+   * stuck in synchronous code, and then SIGINT stops the script (cells run with
+   * breakOnSigint). The signal is repeated every RESIGNAL_MS while the same
+   * cell stays stuck (one that landed while the cell was still compiling is
+   * lost), and never sent to a main thread that answers: Node restores the
+   * default SIGINT action for an instant around each such script, so needless
+   * signals could end the kernel.
    */
   const interrupt = () => {
-    process.kill(process.pid, 'SIGINT');
     const target = running;
-    if (!target || resignal) return;
+    post({ kind: 'interrupted', target });
+    if (!target || watcherTarget === target) return;
+    if (watcher) clearInterval(watcher); // left over from an earlier cell
+    watcherTarget = target;
     let tries = 0;
-    resignal = setInterval(() => {
+    let pending = 0;
+    let pingedAt = 0;
+    let signalledAt = 0;
+    const tick = () => {
       if (running !== target || ++tries > RESIGNAL_MAX) {
-        clearInterval(resignal!);
-        resignal = null;
+        clearInterval(watcher!);
+        watcher = null;
+        watcherTarget = null;
         return;
       }
-      process.kill(process.pid, 'SIGINT');
-    }, RESIGNAL_MS);
+      const now = Date.now();
+      if (pending && pongSeq >= pending) pending = 0;
+      if (pending && now - pingedAt >= PING_WAIT_MS && now - signalledAt >= RESIGNAL_MS) {
+        process.kill(process.pid, 'SIGINT');
+        signalledAt = now;
+      }
+      if (!pending) {
+        pending = ++pingSeq;
+        pingedAt = now;
+        post({ kind: 'ping', seq: pending });
+      }
+    };
+    watcher = setInterval(tick, TICK_MS);
+    tick();
   };
 
   parentPort!.on('message', (m: FromMain) => {
     if (m.kind === 'exec') running = m.msgId;
+    else if (m.kind === 'pong') pongSeq = Math.max(pongSeq, m.seq);
     else if (m.kind === 'send') send(m.frames.map((f) => Buffer.from(f)));
     else if (m.kind === 'close') {
       void chain.finally(() => {
@@ -94,10 +126,6 @@ async function main(): Promise<void> {
       continue;
     }
     if (msg.header.msg_type === 'interrupt_request') {
-      // Two paths: SIGINT stops a synchronous loop (the main thread cannot read
-      // messages then); the message stops an await even where a signal is not
-      // delivered to the JavaScript listener.
-      post({ kind: 'interrupted', target: running });
       interrupt();
       send(encode(replyTo(msg, 'interrupt_reply', { status: 'ok' }), signer));
       continue;

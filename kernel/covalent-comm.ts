@@ -10,6 +10,7 @@ import {
   type ListResult,
   type NodeView,
   type SubscribeResult,
+  type UnsubscribeResult,
 } from '../src/protocol';
 import type { DispatcherEventMap } from '../src/dispatcher/events';
 import type { Comm, CommHandlers, CommTarget } from './comm-manager';
@@ -17,7 +18,7 @@ import { reportData, type DispatcherPort } from './core';
 import { validateRequest } from './comm-validation';
 
 /** Code of errors nobody planned for (a bug): the comm replies and keeps going. */
-export const INTERNAL_ERROR_CODE = 'CT_INTERNAL';
+export const INTERNAL_ERROR_CODE = ErrorCodes.INTERNAL;
 
 export interface CovalentCommOptions {
   getDispatcher: () => DispatcherPort;
@@ -118,8 +119,8 @@ class CovalentCommSession {
         return result;
       }
       case 'unsubscribe': {
-        const had = this.subs.delete(req.dispatchId);
-        return { unsubscribed: had };
+        const result: UnsubscribeResult = { unsubscribed: this.subs.delete(req.dispatchId) };
+        return result;
       }
       case 'cancel_dispatch':
         return reportData(await this.d().cancel(req.dispatchId, { reason: req.reason, source: 'comm' }));
@@ -128,8 +129,16 @@ class CovalentCommSession {
     }
   }
 
+  /** The current process-wide dispatcher; listeners follow it if a cell replaced it (ct.shutdown()). */
   private d(): DispatcherPort {
-    return (this.dispatcher ??= this.options.getDispatcher());
+    const current = this.options.getDispatcher();
+    if (current !== this.dispatcher) {
+      const wasListening = this.listening;
+      this.stopListening();
+      this.dispatcher = current;
+      if (wasListening) this.ensureListening();
+    }
+    return current;
   }
 
   // ---- pushes ---------------------------------------------------------------
@@ -194,6 +203,10 @@ class CovalentCommSession {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.subs.clear();
+    this.stopListening();
+  }
+
+  private stopListening(): void {
     if (this.listening && this.dispatcher) {
       this.dispatcher.off('node-changed', this.onNode);
       this.dispatcher.off('dispatch-changed', this.onDispatchChanged);

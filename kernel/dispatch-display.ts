@@ -58,12 +58,7 @@ export class DispatchDisplay {
     setDisplayHook(null);
     for (const l of this.live.values()) if (l.timer) clearTimeout(l.timer);
     this.live.clear();
-    if (this.dispatcher) {
-      this.dispatcher.off('node-changed', this.onNode);
-      this.dispatcher.off('dispatch-changed', this.onDispatch);
-      this.dispatcher.off('dispatch-created', this.onCreated);
-      this.dispatcher.off('output', this.onOutput);
-    }
+    this.detach();
   }
 
   static displayId(dispatchId: string): string {
@@ -92,15 +87,27 @@ export class DispatchDisplay {
     }
   }
 
+  /** The current process-wide dispatcher; listeners follow it if a cell replaced it (ct.shutdown()). */
   private d(): DispatcherPort {
-    if (!this.dispatcher) {
-      this.dispatcher = this.deps.getDispatcher();
-      this.dispatcher.on('node-changed', this.onNode);
-      this.dispatcher.on('dispatch-changed', this.onDispatch);
-      this.dispatcher.on('dispatch-created', this.onCreated);
-      this.dispatcher.on('output', this.onOutput);
+    const current = this.deps.getDispatcher();
+    if (current !== this.dispatcher) {
+      this.detach();
+      this.dispatcher = current;
+      current.on('node-changed', this.onNode);
+      current.on('dispatch-changed', this.onDispatch);
+      current.on('dispatch-created', this.onCreated);
+      current.on('output', this.onOutput);
     }
-    return this.dispatcher;
+    return current;
+  }
+
+  private detach(): void {
+    if (!this.dispatcher) return;
+    this.dispatcher.off('node-changed', this.onNode);
+    this.dispatcher.off('dispatch-changed', this.onDispatch);
+    this.dispatcher.off('dispatch-created', this.onCreated);
+    this.dispatcher.off('output', this.onOutput);
+    this.dispatcher = null;
   }
 
   show(dispatchId: string, dispatched: boolean): void {

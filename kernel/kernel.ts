@@ -73,6 +73,7 @@ export class Kernel {
   private generation = 0;
   private draining = false;
   private interruptRequested = false;
+  private dropped = 0;
   private shuttingDown = false;
   private warmed = false;
   private display: DispatchDisplay | null = null;
@@ -134,6 +135,7 @@ export class Kernel {
         else if (m.kind === 'log') this.log(m.text);
         else if (m.kind === 'message') this.onFrames(m.frames.map((f) => Buffer.from(f)), 'control');
         else if (m.kind === 'interrupted' && m.target && this.running?.msg_id === m.target) this.interrupt();
+        else if (m.kind === 'ping') worker.postMessage({ kind: 'pong', seq: m.seq } satisfies FromMain);
       });
       worker.on('error', (e) => {
         this.log(`covalent-ts kernel: control worker error: ${e.stack ?? e}\n`);
@@ -156,7 +158,10 @@ export class Kernel {
     try {
       msg = decode(frames, this.signer);
     } catch (e) {
-      this.log(`covalent-ts kernel: dropped a ${channel} message: ${e instanceof WireError ? e.message : String(e)}\n`);
+      // Logged, but a process spraying bad messages cannot flood the log.
+      if (++this.dropped <= 100 || this.dropped % 1000 === 0) {
+        this.log(`covalent-ts kernel: dropped a ${channel} message: ${e instanceof WireError ? e.message : String(e)} (${this.dropped} dropped so far)\n`);
+      }
       return;
     }
     void this.handle(msg, channel);
@@ -270,47 +275,57 @@ export class Kernel {
     const c = msg.content as any;
     const parent = msg.header;
     this.publishStatus('busy', parent);
+    let reply: Record<string, unknown> = { status: 'aborted', execution_count: null };
     try {
-      if (generation !== this.generation) {
-        // An earlier cell failed with stop_on_error: cells queued behind it are not run.
-        this.shellOut.send(replyTo(msg, 'execute_reply', { status: 'aborted', execution_count: null }));
-        return;
-      }
-      const code = String(c.code ?? '');
-      const silent = c.silent === true;
-      const storeHistory = !silent && c.store_history !== false;
-      if (storeHistory) this.executionCount++;
-      const count = this.executionCount;
-      if (!silent) this.publish(newMessage('execute_input', { code, execution_count: count }, parent));
-      this.running = parent;
-      this.interruptRequested = false;
-      this.worker?.postMessage({ kind: 'exec', msgId: parent.msg_id } satisfies FromMain);
-      let outcome: CellOutcome;
-      try {
-        // Hand busy/execute_input to zeromq before the cell can block the thread in a synchronous loop.
-        await this.iopubOut.flush();
-        this.warmed = true;
-        outcome = this.interruptRequested
-          ? { ok: false, error: { ename: 'KeyboardInterrupt', evalue: 'Interrupted before the cell started', traceback: ['KeyboardInterrupt: Interrupted before the cell started'] } }
-          : await outputContext.run({ parent, silent }, () => this.runner.execute(code));
-      } finally {
-        this.running = null;
-        this.worker?.postMessage({ kind: 'exec', msgId: null } satisfies FromMain);
-      }
-      if (outcome.ok) {
-        if (outcome.value && !silent) {
-          this.publish(newMessage('execute_result', { execution_count: count, data: this.mimeBundle(outcome.value.value), metadata: {} }, parent));
-        }
-        this.shellOut.send(replyTo(msg, 'execute_reply', { status: 'ok', execution_count: count, user_expressions: {}, payload: [] }));
-      } else {
-        const err = outcome.error!;
-        if (!silent) this.publish(newMessage('error', { ename: err.ename, evalue: err.evalue, traceback: err.traceback }, parent));
-        if (c.stop_on_error !== false) this.generation++;
-        this.shellOut.send(replyTo(msg, 'execute_reply', { status: 'error', execution_count: count, ename: err.ename, evalue: err.evalue, traceback: err.traceback }));
-      }
+      // An earlier cell failed with stop_on_error: cells queued behind it are not run.
+      if (generation !== this.generation) return;
+      reply = await this.runCell(msg, c);
+    } catch (e) {
+      this.log(`covalent-ts kernel: execute failed: ${(e as Error)?.stack ?? e}\n`);
+      reply = { status: 'error', execution_count: this.executionCount, ename: 'KernelError', evalue: String(e), traceback: [] };
     } finally {
       this.publishStatus('idle', parent);
+      // Outputs and idle reach zeromq before the reply: a client that reads
+      // IOPub once it has the reply finds everything already there.
+      await Promise.race([this.iopubOut.flush(), new Promise((r) => setTimeout(r, 2000))]);
+      this.shellOut.send(replyTo(msg, 'execute_reply', reply));
     }
+  }
+
+  /** Runs one cell and publishes its result or error; returns the execute_reply content. */
+  private async runCell(msg: Message, c: any): Promise<Record<string, unknown>> {
+    const parent = msg.header;
+    const code = String(c.code ?? '');
+    const silent = c.silent === true;
+    const storeHistory = !silent && c.store_history !== false;
+    if (storeHistory) this.executionCount++;
+    const count = this.executionCount;
+    if (!silent) this.publish(newMessage('execute_input', { code, execution_count: count }, parent));
+    this.running = parent;
+    this.interruptRequested = false;
+    this.worker?.postMessage({ kind: 'exec', msgId: parent.msg_id } satisfies FromMain);
+    let outcome: CellOutcome;
+    try {
+      // Hand busy/execute_input to zeromq before the cell can block the thread in a synchronous loop.
+      await this.iopubOut.flush();
+      this.warmed = true;
+      outcome = this.interruptRequested
+        ? { ok: false, error: { ename: 'KeyboardInterrupt', evalue: 'Interrupted before the cell started', traceback: ['KeyboardInterrupt: Interrupted before the cell started'] } }
+        : await outputContext.run({ parent, silent }, () => this.runner.execute(code));
+    } finally {
+      this.running = null;
+      this.worker?.postMessage({ kind: 'exec', msgId: null } satisfies FromMain);
+    }
+    if (outcome.ok) {
+      if (outcome.value && !silent) {
+        this.publish(newMessage('execute_result', { execution_count: count, data: this.mimeBundle(outcome.value.value), metadata: {} }, parent));
+      }
+      return { status: 'ok', execution_count: count, user_expressions: {}, payload: [] };
+    }
+    const err = outcome.error!;
+    if (!silent) this.publish(newMessage('error', { ename: err.ename, evalue: err.evalue, traceback: err.traceback }, parent));
+    if (c.stop_on_error !== false) this.generation++;
+    return { status: 'error', execution_count: count, ename: err.ename, evalue: err.evalue, traceback: err.traceback };
   }
 
   private mimeBundle(value: unknown): Record<string, unknown> {

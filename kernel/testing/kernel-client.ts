@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'crypto';
 import * as zmq from 'zeromq';
+import type { ConnectionInfo } from '../connection';
 
 export interface Msg {
   header: { msg_id: string; msg_type: string; session: string; date: string; username: string; version: string };
@@ -8,17 +9,8 @@ export interface Msg {
   content: any;
 }
 
-export interface Conn {
-  transport: 'tcp';
-  ip: string;
-  key: string;
-  signature_scheme: string;
-  shell_port: number;
-  iopub_port: number;
-  stdin_port: number;
-  control_port: number;
-  hb_port: number;
-}
+/** A connection file's contents (the kernel's own type). */
+export type Conn = ConnectionInfo;
 
 const DELIM = Buffer.from('<IDS|MSG>');
 
@@ -144,7 +136,12 @@ export class KernelClient {
   async heartbeat(timeoutMs = 5000): Promise<number> {
     const t0 = Date.now();
     await this.hb.send('ping');
-    await Promise.race([this.hb.receive(), new Promise((_, rej) => setTimeout(() => rej(new Error('heartbeat timeout')), timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([this.hb.receive(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('heartbeat timeout')), timeoutMs)))]);
+    } finally {
+      clearTimeout(timer);
+    }
     return Date.now() - t0;
   }
 

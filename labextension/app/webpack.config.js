@@ -9,19 +9,21 @@ const baseConfig = require('@jupyterlab/builder/lib/webpack.config.base');
 const core = require('@jupyterlab/core-meta/core.package.json');
 const singletons = new Set(core.jupyterlab.singletonPackages);
 
-function resolvable(name) {
+function installedVersion(name) {
   try {
-    require.resolve(`${name}/package.json`, { paths: [__dirname] });
-    return true;
+    return require(require.resolve(`${name}/package.json`, { paths: [__dirname] })).version;
   } catch {
-    return false;
+    return null;
   }
 }
 
+// The host provides what it has installed; a few of our pins are newer than
+// core-meta's ranges (e.g. @jupyter/web-components 0.17 for ui-components 4.6.6).
 const shared = {};
 for (const name of Object.keys(core.resolutions)) {
-  if (resolvable(name)) {
-    shared[name] = { singleton: singletons.has(name), requiredVersion: core.resolutions[name] };
+  const version = installedVersion(name);
+  if (version) {
+    shared[name] = { singleton: singletons.has(name), requiredVersion: `^${version}` };
   }
 }
 

@@ -149,6 +149,8 @@ export type KernelMessage = ReplyOk | ReplyError | DeltaPush | DispatchesPush;
 export interface HelloResult { protocol: number; kernel: string; version: string }
 export interface SubscribeResult { snapshot: DispatchSnapshot; seq: number }
 export interface ListResult { dispatches: DispatchSummary[] }
+/** `unsubscribed` is false when there was no subscription to that dispatch. */
+export interface UnsubscribeResult { unsubscribed: boolean }
 
 /** Data of a dispatch's notebook output under DISPATCH_MIME_TYPE. */
 export interface DispatchOutputData {

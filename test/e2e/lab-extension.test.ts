@@ -127,8 +127,10 @@ describe('covalent-ts JupyterLab extension', () => {
     await expect(field('status')).resolves.toBe('CANCELLED');
     await expect(field('cancelSource')).resolves.toBe('Cancel button in JupyterLab');
     await expect(field('cancelOutcome')).resolves.toMatch(/Killed|Aborted/);
-    // A finished node offers no cancel.
-    await expect(g.getByRole('button', { name: `Cancel task ${target}`, exact: true }).isHidden()).resolves.toBe(true);
+    // A finished node's cancel button is disabled and says why.
+    const finished = g.getByRole('button', { name: `Cancel task ${target}`, exact: true });
+    await expect(finished.isDisabled()).resolves.toBe(true);
+    await expect(finished.getAttribute('title')).resolves.toMatch(/already finished/);
     await screenshot(page, 'e2e-02-task-cancelled');
   });
 
@@ -222,20 +224,30 @@ describe('covalent-ts JupyterLab extension', () => {
     expect(Array.isArray(html) ? html.join('') : html).toMatch(/<svg/);
   });
 
-  it('renders the saved snapshot read-only when the notebook is reopened with a kernel that never ran it', async () => {
-    // As for a colleague opening the notebook elsewhere: a fresh kernel, which does not know these dispatches.
-    await page.reload();
-    await page.waitForSelector('body[data-lab-ready="true"]', { state: 'attached' });
-    await waitForKernelIdle(page);
-    await graphs().nth(2).waitFor();
-    for (let i = 0; i < 3; i++) {
-      await graph(i).and(page.locator('[data-mode="snapshot"]')).waitFor();
+  it('renders the saved snapshot read-only for a colleague whose kernel never ran it', async () => {
+    // The saved notebook opened on "another machine": another server, kernel and store.
+    const saved = JSON.parse(fs.readFileSync(path.join(s.notebookDir, NB), 'utf8'));
+    const other = await openLabSession({ 'shared.ipynb': saved });
+    try {
+      const p = other.page;
+      await openNotebook(other, 'shared.ipynb');
+      await waitForKernelIdle(p);
+      const g = p.locator('.jp-CovalentGraph').nth(2);
+      await g.waitFor();
+      await expect(g.getAttribute('data-mode')).resolves.toBe('snapshot');
+      // Once the new kernel has answered, the graph says why it is read-only.
+      await p.waitForFunction(
+        (el: any) => /no longer runs this dispatch/.test(el.getAttribute('title') ?? ''),
+        await g.locator('.jp-CovalentGraph-mode').elementHandle(),
+        { timeout: 30000 }
+      );
+      await expect(g.locator('.jp-CovalentGraph-mode').textContent()).resolves.toMatch(/^Snapshot taken .+ \(read-only\)$/);
+      await expect(g.getByRole('button', { name: 'Cancel dispatch', exact: true }).isDisabled()).resolves.toBe(true);
+      expect(await g.locator('.jp-CovalentNode').count()).toBe(4);
+      await screenshot(p, 'e2e-08-colleague-snapshot');
+    } finally {
+      await other.close();
     }
-    const g = graph(2);
-    await expect(g.locator('.jp-CovalentGraph-mode').textContent()).resolves.toMatch(/^Snapshot taken .+ \(read-only\)$/);
-    await expect(g.locator('.jp-CovalentGraph-mode').getAttribute('title')).resolves.toMatch(/no longer runs this dispatch/);
-    expect(await g.locator('.jp-CovalentNode').count()).toBe(4);
-    await screenshot(page, 'e2e-08-reopened-snapshot');
   });
 
   it('follows the JupyterLab theme (light and dark) through its CSS variables', async () => {

@@ -45,9 +45,9 @@ describe('remote process scripts', () => {
   it('quote the task directory and accept only integer process group ids', () => {
     const dir = `/tmp/x'; touch /tmp/ct-pwned-unit; '`;
     for (const script of [statusScript({ taskDir: dir, pgid: 1234 }), killScript({ taskDir: dir, pgid: 1234, graceMs: 100, timeoutMs: 1000 })]) {
-      expect(script).toContain(shq(dir));
-      execFileSync('/bin/sh', ['-n', '-c', script]); // parses
+      expect(execFileSync('/bin/sh', ['-c', script]).toString().trim()).toBe('GONE');
     }
+    expect(require('node:fs').existsSync('/tmp/ct-pwned-unit')).toBe(false);
     execFileSync('/bin/sh', ['-n', '-c', launchScript({ taskDir: dir, runnerDir: '/r', nodePath: 'node', env: { X: `'"` } })]);
     expect(() => statusScript({ taskDir: '/t', pgid: 1 })).toThrow();
     expect(() => killScript({ taskDir: '/t', pgid: 12.5, graceMs: 0, timeoutMs: 1 })).toThrow();
@@ -132,6 +132,20 @@ describe('SSH options', () => {
     const sl = createExecutor({ type: 'slurm', options: { partition: 'debug', ssh: { host: 'h', username: 'u', passphrase: 'pw' } } });
     expect(JSON.stringify(sl.toConfig())).not.toContain('pw"');
     expect(sl.label()).toBe('slurm(u@h)');
+  });
+});
+
+describe('cancel handles', () => {
+  it('are refused when they name another login or cluster than the executor', async () => {
+    const ssh = createExecutor({ type: 'ssh', options: { host: 'h', username: 'u', privateKeyPath: '/nonexistent' } });
+    const meta = { dispatchId: 'd', nodeId: 0, nodeIds: [0], name: 'n' };
+    await expect(ssh.cancel(meta, { host: 'evil.example', port: 22, username: 'u', pgid: 1234, remoteDir: '/x/jobs/a-0-0123456789' })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+    });
+    await expect(ssh.cancel(meta, { nope: true })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    const slurm = createExecutor({ type: 'slurm', options: {} });
+    await expect(slurm.cancel(meta, { jobId: '12; reboot', submittedVia: 'local', remoteDir: '/x' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(slurm.cancel(meta, { jobId: '12', submittedVia: 'u@other:22', remoteDir: '/x' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
   });
 });
 

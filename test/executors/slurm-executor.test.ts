@@ -12,7 +12,7 @@ import { slurmClusters } from '../../src/executors/slurm/slurm-cluster';
 import { closeSSHConnections } from '../../src/executors/ssh';
 import { TestContext, metadata } from './support/context';
 import { sourcePayload } from './support/payloads';
-import { describeWithDaemons, processesMatching, scontrolJob, services, sh, slurmEnv, waitFor, type Login } from './support/services';
+import { describeWithDaemons, killMatching, processesMatching, scontrolJob, services, sh, slurmEnv, waitFor, type Login } from './support/services';
 
 /** Starts `sleep MARKER` in the job and another one that escapes with setsid, then never returns. */
 const SPAWN_TASK = `function spawner(marker) {
@@ -27,9 +27,16 @@ const IGNORE_TERM_TASK = `function stubborn(marker) {
   return new Promise(() => setInterval(() => {}, 1000));
 }`;
 
+/** Markers of this file's task processes; any left after a failed test are killed in afterAll. */
+const markers = new Set<string>();
 function marker(): string {
-  return `${8000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e5)}`;
+  const m = `${8000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e5)}`;
+  markers.add(m);
+  return m;
 }
+afterAll(() => {
+  for (const m of markers) killMatching(`sleep ${m}`);
+});
 
 function localOptions(extra: Partial<SlurmExecutorOptions> = {}): SlurmExecutorOptions {
   return {
@@ -234,6 +241,19 @@ describeWithDaemons('SlurmExecutor', () => {
       await expect(ex.execute(sourcePayload(`async function slow() { await new Promise((r) => setTimeout(r, 600000)); }`, [], 'race'), ctx)).rejects.toBeInstanceOf(TaskCancelledError);
       expect(ctx.cancelResults).toEqual([true]);
       expect(state(String(ctx.handle!.jobId))).toBe('CANCELLED');
+    });
+
+    it('a failure to store the job id leaves no job behind: cleanup cancels it', async () => {
+      const ex = new SlurmExecutor(localOptions());
+      let jobId = '';
+      const ctx = new TestContext(metadata('store-fails'), ex, {
+        beforeHandleStored: (h) => {
+          jobId = String(h.jobId);
+          throw new Error('disk full');
+        },
+      });
+      await expect(ex.execute(sourcePayload(`async function slow() { await new Promise((r) => setTimeout(r, 600000)); }`, [], 'store-fails'), ctx)).rejects.toThrow('disk full');
+      expect(state(jobId)).toBe('CANCELLED');
     });
 
     it('cancelling twice, or after the job completed, is safe and answers true', async () => {

@@ -9,7 +9,7 @@ import { closeSSHConnections, forgetSSHCredentials, provideSSHCredentials, SSHEx
 import { sshPool } from '../../src/executors/ssh/connection-pool';
 import { TestContext, metadata } from './support/context';
 import { sourcePayload } from './support/payloads';
-import { describeWithDaemons, processesMatching, services, waitFor, type Login } from './support/services';
+import { describeWithDaemons, killMatching, processesMatching, services, waitFor, type Login } from './support/services';
 
 const SLEEP_TASK = `async function sleeper(ms) { await new Promise((r) => setTimeout(r, ms)); return 'woke'; }`;
 /** Starts a child `sleep MARKER` in the task's process group, then never returns. */
@@ -30,9 +30,16 @@ function taskProcesses(dispatchId: string): string[] {
   return processesMatching(dispatchId).filter((l) => l.includes('remote-main.js'));
 }
 
+/** Markers of this file's task processes; any left after a failed test are killed in afterAll. */
+const markers = new Set<string>();
 function marker(): string {
-  return `${9000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e6)}`;
+  const m = `${9000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e6)}`;
+  markers.add(m);
+  return m;
 }
+afterAll(() => {
+  for (const m of markers) killMatching(`sleep ${m}`);
+});
 
 function optionsFor(login: Login, extra: Partial<SSHExecutorOptions> = {}): SSHExecutorOptions {
   const s = services().ssh;
@@ -223,6 +230,21 @@ describeWithDaemons('SSHExecutor', () => {
       expect(ctx.cancelResults).toEqual([true]);
       expect(processesMatching(`sleep ${m}`)).toEqual([]);
       expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
+    });
+
+    it('a failure to store the handle leaves nothing running: cleanup stops the started task', async () => {
+      const ex = new SSHExecutor(optionsFor(services().ssh.root));
+      const m = marker();
+      const ctx = new TestContext(metadata('store-fails'), ex, {
+        beforeHandleStored: async () => {
+          await waitFor('the child sleep to run', () => processesMatching(`sleep ${m}`).length === 1);
+          throw new Error('disk full');
+        },
+      });
+      await expect(ex.execute(sourcePayload(SPAWN_TASK, [m], 'spawner'), ctx)).rejects.toThrow('disk full');
+      expect(processesMatching(`sleep ${m}`)).toEqual([]);
+      expect(taskProcesses(ctx.metadata.dispatchId)).toEqual([]);
+      expect(jobDirs(services().ssh.root).filter((d) => d.startsWith(ctx.metadata.dispatchId))).toEqual([]);
     });
 
     it('cancelling twice, or after the task ended, is safe and answers true', async () => {

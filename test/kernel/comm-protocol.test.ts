@@ -164,3 +164,27 @@ describe('comm bookkeeping', () => {
     expect(r.iopub.find((m) => m.header.msg_type === 'execute_result')!.content.data['text/plain']).toBe('2');
   });
 });
+
+describe('after a cell replaces the dispatcher (ct.shutdown())', () => {
+  test('the comm and the live display follow the new dispatcher', async () => {
+    const down = await k.client.execute('await ct.shutdown(); "down"');
+    expect(down.reply.content.status).toBe('ok');
+    const r = await k.client.execute('await ct.dispatch(slowWf)(200)');
+    expect(r.reply.content.status).toBe('ok');
+    const id = JSON.parse(r.iopub.find((m) => m.header.msg_type === 'execute_result')!.content.data['text/plain'].replace(/'/g, '"'));
+    expect(r.iopub.some((m) => m.header.msg_type === 'display_data')).toBe(true);
+    const list = await comm.request({ v: V, type: 'list' });
+    expect(list.result.dispatches.map((d: any) => d.dispatchId)).toEqual([id]);
+    const sub = await comm.request({ v: V, type: 'subscribe', dispatchId: id });
+    expect(sub.ok).toBe(true);
+    await k.client.waitFor(() => comm.deltas(id).find((d) => d.dispatch?.status === 'COMPLETED'), 30000, 'COMPLETED delta from the new dispatcher');
+    await k.client.waitFor(
+      () =>
+        k.client.iopubMessages.find(
+          (m) => m.header.msg_type === 'update_display_data' && m.content.transient?.display_id === `covalent-ts-dispatch-${id}` && m.content.data['application/vnd.covalent-ts.dispatch+json'].snapshot.status === 'COMPLETED',
+        ),
+      30000,
+      'final display update',
+    );
+  });
+});

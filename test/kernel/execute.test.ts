@@ -176,6 +176,34 @@ describe('routing of background output', () => {
     expect(stdout(k.client.children(a.req))).toBe('late from A\n');
   });
 
+  test("a comm handler's output goes to the comm message that triggered it, not to the running cell", async () => {
+    // A cell registers its own comm target on the kernel's comm manager (a process-wide singleton).
+    const reg = await k.client.execute(
+      `const { getCommManager } = require("covalent-ts/dist/kernel/comm-manager");\n` +
+        `getCommManager().registerTarget("echo", (comm: any) => ({ onMessage: (data: any) => { console.log("handler got " + data.n); comm.send({ echoed: data.n }); } }));`,
+    );
+    expect(reg.reply.content.status).toBe('ok');
+    const busy = k.client.send('execute_request', { code: 'await new Promise((r) => setTimeout(r, 3000)); console.log("cell done")', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    await k.client.waitFor(() => k.client.children(busy).find((m) => m.header.msg_type === 'execute_input'), 20000, 'cell start');
+    const commId = 'echo-comm-1';
+    await k.client.idle(k.client.send('comm_open', { comm_id: commId, target_name: 'echo', data: {} }));
+    const msg = k.client.send('comm_msg', { comm_id: commId, data: { n: 7 } });
+    const out = await k.client.idle(msg);
+    expect(stdout(out)).toBe('handler got 7\n');
+    expect(out.find((m) => m.header.msg_type === 'comm_msg')!.content).toEqual({ comm_id: commId, data: { echoed: 7 } });
+    // While the cell still runs, the kernel shows busy again after the comm message's idle.
+    const nextStatusAfterCommIdle = () => {
+      const statuses = k.client.iopubMessages.filter((m) => m.header.msg_type === 'status');
+      return statuses[statuses.findIndex((m) => m.parent_header.msg_id === msg.header.msg_id && m.content.execution_state === 'idle') + 1];
+    };
+    expect(await k.client.waitFor(nextStatusAfterCommIdle, 10000, 'status after the comm idle')).toMatchObject({
+      parent_header: { msg_id: busy.header.msg_id },
+      content: { execution_state: 'busy' },
+    });
+    await k.client.reply(busy, 30000);
+    expect(stdout(await k.client.idle(busy))).toBe('cell done\n');
+  });
+
   test('comm messages and completions are answered while a cell awaits', async () => {
     const long = k.client.send('execute_request', { code: 'await new Promise((r) => setTimeout(r, 5000)); "done"', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
     await k.client.waitFor(() => k.client.children(long).find((m) => m.header.msg_type === 'execute_input'), 20000, 'cell start');

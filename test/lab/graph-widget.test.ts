@@ -67,11 +67,12 @@ describe('DispatchGraph', () => {
     expect(y(2)).toBeLessThan(y(3));
   });
 
-  it('gives unfinished nodes a real cancel button and finished ones none', async () => {
+  it('gives unfinished nodes a real cancel button; a finished node’s is disabled and says why', async () => {
     const { cancelOf } = await mount(liveKernel());
     expect(cancelOf(1).tagName).toBe('BUTTON');
     expect(cancelOf(1).disabled).toBe(false);
-    expect(cancelOf(0).hidden).toBe(true);
+    expect(cancelOf(0).disabled).toBe(true);
+    expect(cancelOf(0).title).toBe('Task already finished (COMPLETED)');
   });
 
   it('cancels a task on click without confirmation and shows CANCELLING in the next frame', async () => {

@@ -37,6 +37,7 @@ export class KernelConnection implements IDisposable {
 
   /** Connect if a kernel is running; resolves to null when there is none or it is not ours. */
   getClient(): Promise<CovalentClient | null> {
+    this._wanted = true;
     if (this.client) {
       return Promise.resolve(this.client);
     }
@@ -70,6 +71,9 @@ export class KernelConnection implements IDisposable {
   private async _connect(kernel: Kernel.IKernelConnection): Promise<CovalentClient | null> {
     let client: CovalentClient | null = null;
     try {
+      // A kernel that is still starting would drop our comm_open: wait for its
+      // kernel_info reply, which JupyterLab requests on every (re)connection.
+      await kernel.info;
       // A kernel without our comm target closes the comm at once; the hello then
       // fails fast instead of waiting for the full timeout.
       const comm = kernel.createComm(COMM_TARGET);
@@ -77,6 +81,8 @@ export class KernelConnection implements IDisposable {
       await client.connect();
     } catch (e) {
       client?.dispose();
+      // Not ours (or broken): do not knock again on every idle of this kernel.
+      this._refused = kernel;
       console.warn('covalent-ts: no covalent-ts comm on this kernel', e);
       return null;
     }
@@ -114,12 +120,14 @@ export class KernelConnection implements IDisposable {
 
   private _onStatus(_: Kernel.IKernelConnection, status: Kernel.Status): void {
     if (LOST_STATES.has(status)) {
+      this._refused = null;
       if (this._client) {
         this._dropClient();
         this._clientChanged.emit(null);
       }
-    } else if (status === 'idle' && !this._client && this._hadClient) {
-      // Back after a restart: widgets that were live ask again.
+    } else if (status === 'idle' && !this._client && !this._connecting && this._wanted && this._refused !== this._kernel) {
+      // A kernel that came up (or back after a restart) after someone asked:
+      // connect now, and the widgets re-attach through clientChanged.
       void this.getClient();
     }
   }
@@ -127,16 +135,15 @@ export class KernelConnection implements IDisposable {
   private _dropClient(): void {
     const client = this._client;
     this._client = null;
-    if (client) {
-      this._hadClient = true;
-      client.dispose();
-    }
+    client?.dispose();
   }
 
   private _session: Pick<ISessionContext, 'session' | 'kernelChanged' | 'isDisposed'>;
   private _kernel: Kernel.IKernelConnection | null = null;
   private _client: CovalentClient | null = null;
-  private _hadClient = false;
+  /** Someone asked for a client: keep trying as kernels come and go. */
+  private _wanted = false;
+  private _refused: Kernel.IKernelConnection | null = null;
   private _connecting: Promise<CovalentClient | null> | null = null;
   private _isDisposed = false;
   private _clientChanged = new Signal<this, CovalentClient | null>(this);

@@ -94,14 +94,14 @@ export class NodeElement {
       el.setAttribute('aria-label', label);
     }
 
-    // Finished nodes have nothing to cancel: hide the button rather than show a dead one.
+    // A finished node keeps its button, disabled, with a tooltip saying why.
     const finished = isTerminal(node.status);
     const title = block ?? t.__('Cancel task %1 (%2) and the tasks that depend on it', node.id, node.name);
     if (this._finished !== finished || this._block !== block || this._title !== title) {
       this._finished = finished;
       this._block = block;
       this._title = title;
-      this.cancelButton.hidden = finished;
+      this.cancelButton.classList.toggle('jp-mod-finished', finished);
       this.cancelButton.disabled = block !== null;
       this.cancelButton.title = title;
     }

@@ -10,6 +10,7 @@ import { DispatchController, type ConnectionSource } from '../model/dispatch-con
 import { DispatchModel } from '../model/dispatch-model';
 import { DispatchGraph } from '../graph/graph-widget';
 import type { GraphRegistry } from '../graph/graph-registry';
+import { loadBundle } from '../translation';
 
 export interface RendererDeps {
   /** The notebook's kernel connection; null renders the saved snapshot only. */
@@ -40,7 +41,7 @@ export class DispatchOutputRenderer extends Widget implements IRenderMime.IRende
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const data = model.data[this._mimeType] as unknown as DispatchOutputData | undefined;
     if (!data || typeof data.dispatchId !== 'string' || !data.snapshot) {
-      this.node.textContent = 'covalent-ts: this output holds no dispatch.';
+      this.node.textContent = loadBundle(this._deps.translator).__('covalent-ts: this output holds no dispatch.');
       return;
     }
     const current = this._graph;

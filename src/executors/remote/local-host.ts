@@ -64,4 +64,8 @@ export class LocalHost implements RemoteHost {
   async rename(from: string, to: string): Promise<void> {
     await fs.rename(from, to);
   }
+
+  async removeTree(path: string): Promise<void> {
+    await fs.rm(path, { recursive: true, force: true });
+  }
 }

@@ -25,4 +25,6 @@ export interface RemoteHost {
   /** Create a directory and its parents (mode 0700 for the last one). */
   mkdirp(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /** `rm -rf` one path (callers check that it is theirs to remove). */
+  removeTree(path: string): Promise<void>;
 }

@@ -46,7 +46,7 @@ export async function ensureRunner(host: RemoteHost, workDir: string): Promise<s
       await host.rename(tmp, dir);
     } catch (e) {
       if (!(await host.exists(path.posix.join(dir, runner.main)))) throw e;
-      await host.exec(`rm -rf -- ${shq(tmp)}`);
+      await host.removeTree(tmp);
     }
   }
   installedRunners.add(key);
@@ -92,10 +92,7 @@ export async function removeTaskDir(host: RemoteHost, workDir: string, taskDir: 
   if (!norm.startsWith(jobs) || norm.length <= jobs.length || norm.includes('/../')) {
     throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Refusing to remove ${taskDir}: it is not a task directory under ${jobs}.`);
   }
-  const r = await host.exec(`rm -rf -- ${shq(norm)}`);
-  if (r.code !== 0) {
-    throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not remove ${norm} on ${host.describe()}: ${r.stderr.trim()}`);
-  }
+  await host.removeTree(norm);
 }
 
 export interface TaskFilesRead {

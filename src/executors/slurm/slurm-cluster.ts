@@ -24,12 +24,17 @@ const CANCEL_BATCH_WINDOW_MS = 5;
 const PER_ID_QUERY_LIMIT = 16;
 
 /** A watched job's end: its last record, or `gone` when Slurm no longer knows it. */
-export type JobEnd = { kind: 'terminal'; info: SlurmJobInfo } | { kind: 'gone' };
+export type JobEnd = { kind: 'terminal'; info: SlurmJobInfo } | { kind: 'gone' } | { kind: 'unreachable'; error: unknown };
+
+/** How long polls may keep failing (slurmctld or the login node unreachable) before waits give up. */
+const UNREACHABLE_AFTER_MS = 10 * 60 * 1000;
 
 interface Watch {
   resolve: (end: JobEnd) => void;
   missing: number;
   state?: string;
+  /** A cancel waits on this job: poll at the shortest interval until it ends. */
+  urgent: boolean;
 }
 
 export interface ClusterStats {
@@ -70,10 +75,10 @@ export class SlurmCluster {
   }
 
   /** Resolve when the job is terminal (or unknown to Slurm). */
-  waitForEnd(jobId: string): Promise<JobEnd> {
+  waitForEnd(jobId: string, options: { urgent?: boolean } = {}): Promise<JobEnd> {
     return new Promise<JobEnd>((resolve) => {
       const list = this.watches.get(jobId) ?? [];
-      list.push({ resolve, missing: 0 });
+      list.push({ resolve, missing: 0, urgent: options.urgent ?? false });
       this.watches.set(jobId, list);
       this.nudge();
       if (!this.polling) void this.pollLoop();
@@ -88,18 +93,26 @@ export class SlurmCluster {
 
   private async pollLoop(): Promise<void> {
     this.polling = true;
+    let failingSince: number | undefined;
     try {
       while (this.watches.size > 0) {
         this.wake = new AbortController();
         let changed = false;
         try {
           changed = await this.pollOnce();
-        } catch {
-          // Transient (connection, slurmctld busy): keep the watches and retry.
+          failingSince = undefined;
+        } catch (e) {
+          // Transient (connection, slurmctld busy): keep the watches and retry, for a while.
+          failingSince ??= Date.now();
+          if (Date.now() - failingSince > UNREACHABLE_AFTER_MS) {
+            for (const id of [...this.watches.keys()]) this.settle(id, { kind: 'unreachable', error: e });
+            break;
+          }
         }
         if (changed) this.backoff.reset();
         if (this.watches.size === 0) break;
-        await sleepUnlessAborted(this.backoff.next(), this.wake.signal);
+        const urgent = [...this.watches.values()].some((list) => list.some((w) => w.urgent));
+        await sleepUnlessAborted(urgent ? this.o.pollIntervalMs : this.backoff.next(), this.wake.signal);
       }
     } finally {
       this.polling = false;

@@ -125,11 +125,18 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
       throw e;
     }
     const end = await cluster.waitForEnd(jobId);
-    p.liveJobId = undefined;
+    if (end.kind !== 'unreachable') p.liveJobId = undefined;
     return { handle, files: await this.filesAfter(end, handle, cluster, ctx) };
   }
 
   private async filesAfter(end: JobEnd, handle: SlurmJobHandle, cluster: SlurmCluster, ctx: ExecutionContext): Promise<TaskFilesRead> {
+    if (end.kind === 'unreachable') {
+      throw new ExecutorError(
+        ErrorCodes.CONNECTION_FAILED,
+        `Lost contact with ${cluster.describe()} while Slurm job ${handle.jobId} ran; it may still be queued or running there: ${String((end.error as Error)?.message ?? end.error)}`,
+        { cause: end.error, details: { ...handle } },
+      );
+    }
     if (end.kind === 'terminal' && end.info.state === 'CANCELLED') {
       if (ctx.isCancelRequested()) throw cancelledAt('run', ctx.metadata);
       throw new TaskCancelledError(`Slurm job ${handle.jobId} was cancelled outside covalent-ts (for example with scancel).`, {
@@ -182,13 +189,19 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
       );
     }
     const cluster = this.cluster();
-    const ended = cluster.waitForEnd(h.jobId);
+    const ended = cluster.waitForEnd(h.jobId, { urgent: true });
     const r = await cluster.requestCancel(h.jobId);
     cluster.nudge();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.cancelTimeoutMs)));
     const end = await Promise.race([ended, timeout]);
     clearTimeout(timer);
+    if (end !== 'timeout' && end.kind === 'unreachable') {
+      throw new ExecutorError(ErrorCodes.CONNECTION_FAILED, `Could not confirm that Slurm job ${h.jobId} stopped: ${cluster.describe()} is unreachable.`, {
+        cause: end.error,
+        details: { ...h },
+      });
+    }
     if (end === 'timeout') {
       throw new ExecutorError(
         ErrorCodes.TIMEOUT,

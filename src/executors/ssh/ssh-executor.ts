@@ -186,6 +186,8 @@ export class SSHExecutor extends Executor<Prepared, Job> {
         }
       } catch (e) {
         if (e instanceof ExecutorError && e.code === ErrorCodes.EXECUTOR_FAILED) throw e;
+        // A different host key on reconnect may be an attacker: never keep trying.
+        if (e instanceof ExecutorError && (e.code === ErrorCodes.HOST_KEY_MISMATCH || e.code === ErrorCodes.HOST_KEY_UNKNOWN)) throw e;
         // Connection trouble: the task runs on regardless; keep trying for a while.
         failingSince ??= Date.now();
         if (Date.now() - failingSince > this.reconnectForMs) {
@@ -242,7 +244,15 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     if (typeof h.pgid !== 'number' || typeof h.remoteDir !== 'string' || typeof h.host !== 'string' || typeof h.username !== 'string') {
       throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `Not an SSH job handle: ${JSON.stringify(jobHandle)}.`);
     }
-    const login = { ...this.ssh, host: h.host, port: typeof h.port === 'number' ? h.port : this.ssh.port, username: h.username };
+    const port = typeof h.port === 'number' ? h.port : this.ssh.port;
+    if (h.host !== this.ssh.host || h.username !== this.ssh.username || port !== this.ssh.port) {
+      // Credentials only ever go to the login this executor was configured for.
+      throw new InvalidInputError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `The job ran as ${h.username}@${h.host}:${port}, but this executor logs in as ${this.ssh.username}@${this.ssh.host}:${this.ssh.port}: cancel it with the executor that started it.`,
+      );
+    }
+    const login = this.ssh;
     const host = new SSHHost(login, `cancel-${randomBytes(4).toString('hex')}`);
     const script = killScript({
       taskDir: h.remoteDir,

@@ -84,6 +84,11 @@ export class SSHHost implements RemoteHost {
     await new Promise<void>((resolve, reject) => sftp.rename(from, to, (err) => (err ? reject(this.ioError('rename', from, err)) : resolve())));
   }
 
+  async removeTree(path: string): Promise<void> {
+    const r = await this.exec(`rm -rf -- ${shq(path)}`);
+    if (r.code !== 0) throw this.ioError('remove', path, new Error(r.stderr.trim()));
+  }
+
   private ioError(op: string, path: string, cause: Error): ExecutorError {
     return new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not ${op} ${path} on ${this.describe()}: ${cause.message}`, { cause });
   }

@@ -36,7 +36,15 @@ export async function openLabSession(notebooks: Record<string, unknown>): Promis
   for (const [name, nb] of Object.entries(notebooks)) {
     fs.writeFileSync(path.join(notebookDir, name), JSON.stringify(nb, null, 1));
   }
-  const server = await startLabServer({ port: await freePort(), notebookDir, token: '', disableXsrf: true });
+  // A private covalent-ts store per session: its kernels know only the dispatches run here.
+  const ctHome = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-e2e-home-'));
+  const server = await startLabServer({
+    port: await freePort(),
+    notebookDir,
+    token: '',
+    disableXsrf: true,
+    env: { CT_HOME: ctHome }
+  });
   let browser: Browser;
   try {
     browser = await chromium.launch({
@@ -60,7 +68,8 @@ export async function openLabSession(notebooks: Record<string, unknown>): Promis
   const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   const consoleErrors: string[] = [];
   page.on('console', m => {
-    if (m.type() === 'error' && !/events\/subscribe|api\/me|lsp\/status|Maximum call stack|404/.test(m.text())) {
+    if (process.env.CT_E2E_CONSOLE) console.log('[page]', m.type(), m.text().slice(0, 300));
+    if (m.type() === 'error' && !/events\/subscribe|api\/me|lsp\/status|404/.test(m.text())) {
       consoleErrors.push(m.text());
     }
   });
@@ -76,6 +85,7 @@ export async function openLabSession(notebooks: Record<string, unknown>): Promis
       await browser.close().catch(() => undefined);
       await server.stop();
       fs.rmSync(notebookDir, { recursive: true, force: true });
+      fs.rmSync(ctHome, { recursive: true, force: true });
     }
   };
 }

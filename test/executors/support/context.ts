@@ -47,6 +47,15 @@ export class TestContext implements ExecutionContext {
     return () => this.controller.signal.removeEventListener('abort', listener);
   }
 
+  onCancel(listener: () => void): () => void {
+    if (this.cancelRequested) {
+      listener();
+      return () => undefined;
+    }
+    this.controller.signal.addEventListener('abort', listener, { once: true });
+    return () => this.controller.signal.removeEventListener('abort', listener);
+  }
+
   isCancelRequested(): boolean {
     return this.cancelRequested;
   }

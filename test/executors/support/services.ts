@@ -70,6 +70,18 @@ export function processesMatching(needle: string): string[] {
     .map((l) => l.trim());
 }
 
+/** Safety net after a failed test: SIGKILL this machine's processes whose command line contains `needle`. */
+export function killMatching(needle: string): void {
+  for (const line of processesMatching(needle)) {
+    const pid = Number.parseInt(line, 10);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 export function slurmEnv(): NodeJS.ProcessEnv {
   return { ...process.env, SLURM_CONF: services().slurm.conf };
 }
