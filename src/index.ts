@@ -30,6 +30,11 @@ export type { TaskContext } from './executors/runner/run-payload';
 export { registerExecutor, createExecutor, executorTypes } from './executors/registry';
 export { LocalExecutor, type LocalExecutorOptions } from './executors/local/local-executor';
 export { InlineExecutor } from './executors/inline-executor';
+export {
+  SSHExecutor, type SSHExecutorOptions, type SSHJobHandle, type SSHConnectionOptions, type SSHSecrets,
+  provideSSHCredentials, forgetSSHCredentials, closeSSHConnections, fingerprintOf,
+} from './executors/ssh';
+export { SlurmExecutor, type SlurmExecutorOptions, type SlurmJobHandle } from './executors/slurm';
 
 export {
   CtError, TaskCancelledError, TaskFailedError, InvalidInputError, StoreError, ExecutorError, isCancellation,

@@ -4,6 +4,7 @@ import { isLattice, type Lattice } from '../workflow/lattice';
 import type { CancelReport } from './cancel-report';
 import { getDisplayHook } from './display-hook';
 import { Dispatcher, type CancelOptions, type GetResultOptions } from './dispatcher';
+import { closeSSHConnections } from '../executors/ssh';
 import type { Result } from './result';
 
 const DISPATCHER_KEY = Symbol.for('covalent-ts.dispatcher');
@@ -25,6 +26,8 @@ export async function shutdown(): Promise<void> {
   const d: Dispatcher | undefined = g[DISPATCHER_KEY];
   g[DISPATCHER_KEY] = undefined;
   await d?.close();
+  // Pooled SSH connections would keep the process alive.
+  await closeSSHConnections();
 }
 
 type AnyFn = (...args: any[]) => any;
