@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import * as ct from '../src';
 import { liveGroupMembers } from '../src/executors/local/process-group';
 import { type BenchRow, peakSampler, stats, treeRssMb } from './bench-util';
@@ -119,23 +120,63 @@ async function bigDispatch(n: number, trials: number): Promise<BenchRow[]> {
   ];
 }
 
-export async function runCoreBenchmarks(): Promise<BenchRow[]> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
-  process.env.CT_HOME = home;
-  const rows: BenchRow[] = [];
-  try {
-    rows.push(...(await cancelLatency(200)));
+/** Each scenario runs in a fresh process with a fresh store, so memory figures are its own. */
+const SCENARIOS: Record<string, () => Promise<BenchRow[]>> = {
+  'cancel-latency': () => cancelLatency(200),
+  'fanout-local': async () => {
     const local = await fanOut(10_000, 'local');
-    rows.push({ name: '10,000 independent trivial tasks, local', value: local.rate, unit: 'tasks/s', target: '>= 5000' });
-    rows.push({ name: '10,000-task run: peak memory, all processes', value: local.peakMb, unit: 'MB', target: '<= 250' });
-    rows.push({ name: '1,000-long chain, local', value: await chain(1000), unit: 'tasks/s', target: '>= 1000' });
+    return [
+      { name: '10,000 independent trivial tasks, local', value: local.rate, unit: 'tasks/s', target: '>= 5000' },
+      { name: '10,000-task run: peak memory, all processes', value: local.peakMb, unit: 'MB', target: '<= 250' },
+    ];
+  },
+  chain: async () => [{ name: '1,000-long chain, local', value: await chain(1000), unit: 'tasks/s', target: '>= 1000' }],
+  'fanout-inline': async () => {
     const inline = await fanOut(50_000, 'inline');
-    rows.push({ name: '50,000 independent trivial tasks, inline', value: inline.rate, unit: 'tasks/s', target: '>= 50000' });
-    await ct.shutdown();
-    process.env.CT_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-bench-'));
-    rows.push(...(await bigDispatch(100_000, 200)));
-  } finally {
-    await ct.shutdown();
-  }
+    return [{ name: '50,000 independent trivial tasks, inline', value: inline.rate, unit: 'tasks/s', target: '>= 50000' }];
+  },
+  'big-dispatch': () => bigDispatch(100_000, 200),
+};
+
+function runScenario(name: string): Promise<BenchRow[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', __filename, name], {
+      env: { ...process.env, CT_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'ct-bench-')) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      try {
+        if (code !== 0) throw new Error(`scenario ${name} exited with ${code}`);
+        resolve(JSON.parse(out.trim().split('\n').pop()!));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+export async function runCoreBenchmarks(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const name of Object.keys(SCENARIOS)) rows.push(...(await runScenario(name)));
   return rows;
+}
+
+if (require.main === module) {
+  const scenario = SCENARIOS[process.argv[2]];
+  if (!scenario) {
+    console.error(`unknown scenario; one of: ${Object.keys(SCENARIOS).join(', ')}`);
+    process.exit(2);
+  }
+  scenario()
+    .then(async (rows) => {
+      await ct.shutdown();
+      console.log(JSON.stringify(rows));
+      process.exit(0);
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
 }

@@ -7,17 +7,11 @@ import type { BenchRow } from './bench-util';
 
 type Section = { name: string; load: () => Promise<() => Promise<BenchRow[]>> };
 
-function pick(mod: Record<string, unknown>): () => Promise<BenchRow[]> {
-  const fn = Object.values(mod).find((v) => typeof v === 'function');
-  if (!fn) throw new Error('the module exports no benchmark function');
-  return fn as () => Promise<BenchRow[]>;
-}
-
 const sections: Section[] = [
   { name: 'core', load: async () => (await import('./core')).runCoreBenchmarks },
-  { name: 'kernel', load: async () => pick(await import('./kernel' as string)) },
-  { name: 'executors', load: async () => pick(await import('./executors' as string)) },
-  { name: 'browser', load: async () => pick(await import('./browser' as string)) },
+  { name: 'kernel', load: async () => (await import('./kernel')).runKernelBenchmarks },
+  { name: 'executors', load: async () => (await import('./executors')).executorBenchmarks },
+  { name: 'browser', load: async () => (await import('./browser')).runBrowserBenchmarks },
 ];
 
 function format(v: number): string {

@@ -19,6 +19,9 @@ import { taskContextStorage, type TaskContext } from '../executors/runner/run-pa
 /** What a DispatchRun needs from the dispatcher that owns it. */
 export interface RunHost {
   executorFor(node: GraphNode): Executor<any, any>;
+  /** Run `launch` when the executor has a free slot; `launch` returns false if it started nothing. */
+  admit(executor: Executor<any, any>, launch: () => boolean): void;
+  release(executor: Executor<any, any>): void;
   executorLabel(node: GraphNode): string;
   executorConfigJson(node: GraphNode): string | null;
   startSubDispatch(parent: DispatchRun, node: GraphNode, args: unknown[]): DispatchRun;
@@ -51,6 +54,8 @@ interface NodeState {
   sub: DispatchRun | undefined;
   remainingDeps: number;
   job: JobState | undefined;
+  /** Admitted to start, waiting for a free slot of its executor. */
+  waiting: boolean;
   /** Resolves when the node is terminal; made only when someone waits. */
   settled: Promise<void> | undefined;
   settle: (() => void) | undefined;
@@ -133,7 +138,7 @@ export class DispatchRun implements RowSource {
       graph: g, status: Status.NEW_OBJECT, startedAt: null, completedAt: null, output: undefined, hasOutput: false,
       error: null, cancelRequested: false, cancelReason: null, cancelSource: null, cancelOutcome: null,
       cancelDetail: null, jobHandle: null, subDispatchId: null, sub: undefined,
-      remainingDeps: g.dependsOn.length, job: undefined, settled: undefined, settle: undefined,
+      remainingDeps: g.dependsOn.length, job: undefined, waiting: false, settled: undefined, settle: undefined,
     }));
     this.unfinished = this.nodes.length;
   }
@@ -167,7 +172,7 @@ export class DispatchRun implements RowSource {
       while (this.readyHead < this.readyQueue.length) {
         const ids = this.jobs[this.readyQueue[this.readyHead++]];
         const head = this.nodes[ids[0]];
-        if (head.status !== Status.NEW_OBJECT || head.remainingDeps > 0 || head.job) continue;
+        if (head.status !== Status.NEW_OBJECT || head.remainingDeps > 0 || head.job || head.waiting) continue;
         if (ids.some((id) => this.nodes[id].cancelRequested || this.nodes[id].status !== Status.NEW_OBJECT)) continue;
         if (head.graph.kind === 'sublattice') this.startSublattice(head);
         else this.startJob(ids);
@@ -180,8 +185,31 @@ export class DispatchRun implements RowSource {
   }
 
   private startJob(ids: number[]): void {
+    const head = this.nodes[ids[0]];
+    let executor: Executor<any, any>;
+    try {
+      // The executor is created only now, when the task is about to start (never for a task cancelled earlier).
+      executor = this.host.executorFor(head.graph);
+    } catch (e) {
+      const job = this.newJob(ids, undefined);
+      this.finishJob(job, undefined, e);
+      return;
+    }
+    head.waiting = true;
+    // The executor may cap how many jobs it holds at once; the rest wait here as NEW_OBJECT.
+    this.host.admit(executor, () => {
+      head.waiting = false;
+      if (head.status !== Status.NEW_OBJECT || ids.some((id) => this.nodes[id].cancelRequested || this.nodes[id].status !== Status.NEW_OBJECT)) {
+        return false;
+      }
+      this.launchJob(ids, executor);
+      return true;
+    });
+  }
+
+  private newJob(ids: number[], executor: Executor<any, any> | undefined): JobState {
     const job: JobState = {
-      nodeIds: ids, executor: undefined, abort: new LazyAbort(), handleJson: null, killing: undefined, finished: false,
+      nodeIds: ids, executor, abort: new LazyAbort(), handleJson: null, killing: undefined, finished: false,
     };
     const now = new Date();
     for (const id of ids) {
@@ -191,16 +219,12 @@ export class DispatchRun implements RowSource {
       n.startedAt = now;
       this.changed(n, () => ({ status: n.status, startedAt: iso(now) }));
     }
+    return job;
+  }
+
+  private launchJob(ids: number[], executor: Executor<any, any>): void {
+    const job = this.newJob(ids, executor);
     const head = this.nodes[ids[0]];
-    let executor: Executor<any, any>;
-    try {
-      // The executor is created only now, when the task really starts (never for a task cancelled earlier).
-      executor = this.host.executorFor(head.graph);
-      job.executor = executor;
-    } catch (e) {
-      this.finishJob(job, undefined, e);
-      return;
-    }
     if (ids.length === 1 && executor instanceof InlineExecutor) {
       this.runInline(job, head, executor);
       return;
@@ -218,6 +242,12 @@ export class DispatchRun implements RowSource {
       (out: TaskOutput) => this.finishJob(job, out, undefined),
       (err: unknown) => this.finishJob(job, undefined, err),
     );
+  }
+
+  /** The dispatcher stops waiting for a job: its executor slot is free again. */
+  private markFinished(job: JobState): void {
+    job.finished = true;
+    if (job.executor) this.host.release(job.executor);
   }
 
   /**
@@ -318,7 +348,7 @@ export class DispatchRun implements RowSource {
       void job.killing.then(() => this.finishJob(job, out, err));
       return;
     }
-    job.finished = true;
+    this.markFinished(job);
     const cancelled = job.abort.aborted;
     for (const id of job.nodeIds) {
       const n = this.nodes[id];
@@ -617,7 +647,7 @@ export class DispatchRun implements RowSource {
     timers.forEach(clearTimeout);
     if (outcome === 'settled' || job.finished) return;
     const k = (job as any).killResult as KillResult | undefined;
-    job.finished = true;
+    this.markFinished(job);
     const detail = k && !k.confirmed ? k.detail : `the task did not stop within ${Math.round(timeout / 1000)} s of the cancel request`;
     for (const id of job.nodeIds) {
       const n = this.nodes[id];

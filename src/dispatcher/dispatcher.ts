@@ -124,6 +124,8 @@ export class Dispatcher {
         return self.cancelConfirmTimeoutMs;
       },
       executorFor: (node) => this.executorFor(node),
+      admit: (executor, launch) => this.admit(executor, launch),
+      release: (executor) => this.release(executor),
       executorLabel: (node) => (isExecutorInstance(node.executor) ? node.executor.label() : executorTypeOf(node.executor ?? 'local')),
       executorConfigJson: (node) => this.executorKey(node),
       startSubDispatch: (parent, node, args) => {
@@ -172,6 +174,35 @@ export class Dispatcher {
       this.configJson.set(spec, json);
     }
     return json;
+  }
+
+  private readonly slots = new Map<Executor<any, any>, { running: number; waiting: Array<() => boolean>; head: number }>();
+
+  /** Jobs an executor holds at once are capped by its `maxInFlight`; the rest wait in order. */
+  private admit(executor: Executor<any, any>, launch: () => boolean): void {
+    let s = this.slots.get(executor);
+    if (!s) this.slots.set(executor, (s = { running: 0, waiting: [], head: 0 }));
+    if (s.running < executor.maxInFlight) {
+      s.running++;
+      if (!launch()) s.running--;
+    } else {
+      s.waiting.push(launch);
+    }
+  }
+
+  private release(executor: Executor<any, any>): void {
+    const s = this.slots.get(executor);
+    if (!s) return;
+    s.running--;
+    while (s.head < s.waiting.length && s.running < executor.maxInFlight) {
+      const launch = s.waiting[s.head++];
+      s.running++;
+      if (!launch()) s.running--;
+    }
+    if (s.head > 1024 && s.head * 2 > s.waiting.length) {
+      s.waiting = s.waiting.slice(s.head);
+      s.head = 0;
+    }
   }
 
   /** The executor instance for a node; created on first use, then shared. */

@@ -74,6 +74,13 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
    */
   readonly durableJobHandles: boolean = true;
 
+  /**
+   * How many jobs the dispatcher hands this executor at once; the others wait
+   * as NEW_OBJECT. Keeps memory flat for wide dispatches on a local pool.
+   * Remote executors usually want everything submitted (the scheduler queues).
+   */
+  readonly maxInFlight: number = Infinity;
+
   /** Options that let another process rebuild this executor. No secrets. */
   protected abstract publicOptions(): Record<string, unknown>;
 

@@ -16,6 +16,8 @@ export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
   readonly type = 'local';
   // A worker pid means nothing after this process dies (workers die with it).
   override readonly durableJobHandles = false;
+  // Enough queued work for the pool to batch quick tasks, without holding every task of a huge dispatch.
+  override readonly maxInFlight = 512;
   private readonly graceMs: number;
 
   constructor(private readonly options: LocalExecutorOptions = {}) {

@@ -132,7 +132,8 @@ export class WorkerPool {
       detached: true, // own process group: one kill reaches the task and everything it started
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
-      execArgv: [],
+      // A small young generation: workers allocate little that lives, and every megabyte counts twice.
+      execArgv: ['--max-semi-space-size=2'],
     });
     const worker: Worker = { child, pid: child.pid!, ready: false, jobs: [], killing: false, skipAnswers: new Map() };
     child.stdout!.setEncoding('utf8').on('data', (d: string) => worker.jobs[0]?.onOutput('stdout', d));
