@@ -383,3 +383,52 @@ describe('many tasks at once', () => {
     expect(res.nodes.every((n) => n.status === 'CANCELLED')).toBe(true);
   });
 });
+
+describe('executors that cap the jobs they hold', () => {
+  /** Holds each job until the test releases it; at most two at a time. */
+  class TwoAtATime extends ct.Executor<ct.TaskPayload, ct.TaskOutput> {
+    readonly type = 'two-at-a-time';
+    override readonly maxInFlight = 2;
+    started: number[] = [];
+    private gates = new Map<number, () => void>();
+    protected publicOptions() {
+      return {};
+    }
+    protected async run(p: ct.TaskPayload, ctx: ct.ExecutionContext): Promise<ct.TaskOutput> {
+      const id = p.steps[0].nodeId;
+      this.started.push(id);
+      await ctx.setJobHandle({ id });
+      await new Promise<void>((resolve, reject) => {
+        this.gates.set(id, resolve);
+        ctx.onCancel(() => reject(new ct.TaskCancelledError()));
+      });
+      return { steps: [{ nodeId: id, ok: true, value: id }] };
+    }
+    release(id: number) {
+      this.gates.get(id)?.();
+    }
+    async cancel() {
+      return true;
+    }
+  }
+  const t = ct.electron(function t(i: number) {
+    return i;
+  });
+
+  it('keeps the others NEW_OBJECT until a slot frees, and a waiting task cancelled never starts', async () => {
+    const ex = new TwoAtATime();
+    const wf = ct.lattice(() => [t(0), t(1), t(2), t(3)], { executor: ex });
+    const id = await ct.dispatch(wf)();
+    await waitFor('two running', () => ex.started.length === 2);
+    expect((await ct.getResult(id)).nodes.map((n) => n.status)).toEqual(['RUNNING', 'RUNNING', 'NEW_OBJECT', 'NEW_OBJECT']);
+    const report = await ct.cancel(id, { taskIds: [2] });
+    expect(report.tasks[0]).toMatchObject({ nodeId: 2, outcome: 'aborted_before_start' });
+    ex.release(0);
+    await waitFor('task 3 to start', () => ex.started.includes(3));
+    ex.release(1);
+    ex.release(3);
+    const res = await ct.getResult(id, { wait: true });
+    expect(ex.started).toEqual([0, 1, 3]);
+    expect(res.nodes.map((n) => n.status)).toEqual(['COMPLETED', 'COMPLETED', 'CANCELLED', 'COMPLETED']);
+  });
+});
