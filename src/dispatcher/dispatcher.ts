@@ -10,6 +10,7 @@ import type {
   CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,
 } from '../protocol/messages';
 import { Store, rowsEntry } from '../store/store';
+import type { JournalEntry } from '../store/journal';
 import { ctHome } from '../store/ct-home';
 import type { DispatchRow, NodeRow } from '../store/schema';
 import { processAlive } from '../store/journal';
@@ -136,11 +137,12 @@ export class Dispatcher {
       persist: (run, nodeId) => this.store?.touch(run.dispatchId, run, nodeId),
       persistDurable: (entry, run) => {
         const at = new Date().toISOString();
-        this.store?.appendDurable(
+        this.store?.appendDurable([
+          ...this.takeUnwrittenRows(),
           entry.t === 'cancel'
             ? { t: 'cancel', dispatchId: run.dispatchId, nodeIds: entry.nodeIds, reason: entry.reason, source: entry.source, at }
             : { t: 'handle', dispatchId: run.dispatchId, nodeIds: entry.nodeIds, handle: entry.handle },
-        );
+        ]);
       },
       emitNode: (run, node) => this.emit('node-changed', { dispatchId: run.dispatchId, node }),
       wantsNodeEvents: () => this.emitter.listenerCount('node-changed') > 0,
@@ -354,21 +356,29 @@ export class Dispatcher {
     if (!store || store.hasWritten(run.dispatchId)) return undefined;
     const family = this.familyOf(run);
     if (family.reduce((n, r) => n + r.nodes.length, 0) > 2000) return store.flush();
-    for (const r of family) store.appendDurable(rowsEntry(r));
+    // Written together with the cancel flags (one fsync), see takeUnwrittenRows.
+    this.unwrittenRows.push(...family.map((r) => rowsEntry(r)));
     return undefined;
+  }
+
+  private unwrittenRows: JournalEntry[] = [];
+  private takeUnwrittenRows(): JournalEntry[] {
+    const rows = this.unwrittenRows;
+    this.unwrittenRows = [];
+    return rows;
   }
 
   /** Final states of cancelled tasks go to disk before ct.cancel resolves. */
   private recordFinal(run: DispatchRun, tasks: CancelTaskReport[]): void {
     if (!this.store || !tasks.length) return;
-    this.store.appendDurable({
+    this.store.appendDurable([...this.takeUnwrittenRows(), {
       t: 'final',
       dispatchId: run.dispatchId,
       nodeIds: tasks.map((t) => t.nodeId),
       statuses: tasks.map((t) => t.statusAfter),
       outcomes: tasks.map((t) => t.outcome),
       at: new Date().toISOString(),
-    });
+    }]);
   }
 
   /**

@@ -53,8 +53,10 @@ export class Journal {
     return path.join(this.dir, `${this.prefix}-${seq}.jsonl`);
   }
 
-  append(entry: JournalEntry): void {
-    appendLineDurableSync(this.fileFor(this.seq), JSON.stringify(entry));
+  /** Append entries (one write, one fsync), in order. */
+  append(entries: JournalEntry | JournalEntry[]): void {
+    const list = Array.isArray(entries) ? entries : [entries];
+    if (list.length) appendLineDurableSync(this.fileFor(this.seq), list.map((e) => JSON.stringify(e)).join('\n'));
   }
 
   /** Start a new file; returns the files that the coming snapshot will make redundant. */

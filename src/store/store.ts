@@ -188,7 +188,7 @@ export class Store {
   }
 
   /** Durable at once: returns when the entry is on disk. */
-  appendDurable(entry: JournalEntry): void {
+  appendDurable(entry: JournalEntry | JournalEntry[]): void {
     this.journal.append(entry);
   }
 
