@@ -72,6 +72,8 @@ interface JobState {
   abort: LazyAbort;
   handleJson: string | null;
   killing: Promise<KillResult> | undefined;
+  /** The executor's verdict on the kill, once it gave one. */
+  killResult?: KillResult;
   /** Set once the dispatcher stopped waiting for the job (outputs arriving later are ignored). */
   finished: boolean;
 }
@@ -343,7 +345,7 @@ export class DispatchRun implements RowSource {
 
   private finishJob(job: JobState, out: TaskOutput | undefined, err: unknown): void {
     if (job.finished) return;
-    if (job.killing && !(job as any).killResult) {
+    if (job.killing && !job.killResult) {
       // The job died from our kill before the executor confirmed it: wait for the verdict to report it truthfully.
       void job.killing.then(() => this.finishJob(job, out, err));
       return;
@@ -374,7 +376,7 @@ export class DispatchRun implements RowSource {
 
   /** How a job that stopped after a cancel request was stopped. */
   private outcomeAfterStop(job: JobState): { outcome: CancelOutcome; detail: string | null } {
-    const k = (job as any).killResult as KillResult | undefined;
+    const k = job.killResult;
     if (!job.handleJson || !k) return { outcome: 'aborted_before_start', detail: null };
     return k.confirmed ? { outcome: 'killed', detail: k.detail } : { outcome: 'kill_unconfirmed', detail: k.detail };
   }
@@ -613,7 +615,7 @@ export class DispatchRun implements RowSource {
       } catch (e) {
         result = { confirmed: false, detail: `the ${executor.type} executor failed to cancel the job: ${(e as Error).message}` };
       }
-      (job as any).killResult = result;
+      job.killResult = result;
       return result;
     })();
     return job.killing;
@@ -640,13 +642,13 @@ export class DispatchRun implements RowSource {
       // An executor that says it could not confirm the kill: stop waiting now. One that confirmed
       // gets a few seconds for its execute() to notice.
       killDone
-        .then(() => ((job as any).killResult?.confirmed === false ? undefined : after(Math.min(timeout, 5000))))
+        .then(() => (job.killResult?.confirmed === false ? undefined : after(Math.min(timeout, 5000))))
         .then(() => 'late' as const),
       after(timeout).then(() => 'timeout' as const),
     ]);
     timers.forEach(clearTimeout);
     if (outcome === 'settled' || job.finished) return;
-    const k = (job as any).killResult as KillResult | undefined;
+    const k = job.killResult;
     this.markFinished(job);
     const detail = k && !k.confirmed ? k.detail : `the task did not stop within ${Math.round(timeout / 1000)} s of the cancel request`;
     for (const id of job.nodeIds) {
