@@ -7,6 +7,7 @@
  *  - click to the task's process killed, local executor (target <= 200 ms).
  */
 import type { Page } from 'playwright-core';
+import { newNodeView } from '../src/protocol/messages';
 import {
   notebook,
   openLabSession,
@@ -33,24 +34,14 @@ export function bigSnapshotNotebook(): Record<string, unknown> {
   for (let i = 0; i < LAYERS * WIDTH; i++) {
     const layer = Math.floor(i / WIDTH);
     const col = i % WIDTH;
-    nodes.push({
-      id: i,
-      name: `step_${layer}_${col}`,
-      kind: 'electron',
-      status: layer < 5 ? 'COMPLETED' : layer === 5 ? 'RUNNING' : 'NEW_OBJECT',
-      executor: 'local',
-      startedAt: null,
-      completedAt: null,
-      error: null,
-      cancelRequested: false,
-      cancelReason: null,
-      cancelSource: null,
-      cancelOutcome: null,
-      cancelDetail: null,
-      jobHandle: null,
-      subDispatchId: null,
-      dependsOn: layer === 0 ? [] : [i - WIDTH, (layer - 1) * WIDTH + ((col + 1) % WIDTH)]
-    });
+    nodes.push(
+      newNodeView(i, {
+        name: `step_${layer}_${col}`,
+        status: layer < 5 ? 'COMPLETED' : layer === 5 ? 'RUNNING' : 'NEW_OBJECT',
+        executor: 'local',
+        dependsOn: layer === 0 ? [] : [i - WIDTH, (layer - 1) * WIDTH + ((col + 1) % WIDTH)]
+      })
+    );
   }
   const snapshot = {
     dispatchId: 'bench-1000',

@@ -45,6 +45,29 @@ export interface NodeView {
   dependsOn: number[];
 }
 
+/** A node view with every optional field empty: for new nodes, fixtures and placeholders. */
+export function newNodeView(id: number, fields: Partial<NodeView> = {}): NodeView {
+  return {
+    id,
+    name: '',
+    kind: 'electron',
+    status: 'NEW_OBJECT',
+    executor: '',
+    startedAt: null,
+    completedAt: null,
+    error: null,
+    cancelRequested: false,
+    cancelReason: null,
+    cancelSource: null,
+    cancelOutcome: null,
+    cancelDetail: null,
+    jobHandle: null,
+    subDispatchId: null,
+    dependsOn: [],
+    ...fields,
+  };
+}
+
 export interface DispatchSnapshot {
   dispatchId: string;
   name: string;

@@ -1,23 +1,7 @@
-import { layerNodes, renderDispatchHtml, renderDispatchText, type DispatchSnapshot, type NodeView } from '../../src/protocol';
+import { layerNodes, newNodeView, renderDispatchHtml, renderDispatchText, type DispatchSnapshot, type NodeView } from '../../src/protocol';
 
-const node = (id: number, name: string, status: NodeView['status'], dependsOn: number[] = []): NodeView => ({
-  id,
-  name,
-  kind: 'electron',
-  status,
-  executor: 'local',
-  startedAt: null,
-  completedAt: null,
-  error: null,
-  cancelRequested: false,
-  cancelReason: null,
-  cancelSource: null,
-  cancelOutcome: null,
-  cancelDetail: null,
-  jobHandle: null,
-  subDispatchId: null,
-  dependsOn,
-});
+const node = (id: number, name: string, status: NodeView['status'], dependsOn: number[] = []): NodeView =>
+  newNodeView(id, { name, status, executor: 'local', dependsOn });
 const snap = (nodes: NodeView[], name = 'wf'): DispatchSnapshot => ({
   dispatchId: 'd-1',
   name,

@@ -6,6 +6,7 @@ import type {
   NodeView,
   StatusName
 } from '../../../src/protocol/messages';
+import { newNodeView } from '../../../src/protocol/messages';
 import { isTerminal } from './status';
 
 /**
@@ -225,24 +226,7 @@ export class DispatchModel {
   private _changed = new Signal<this, ModelChange>(this);
 }
 
-const EMPTY_NODE: NodeView = {
-  id: -1,
-  name: '',
-  kind: 'electron',
-  status: 'NEW_OBJECT',
-  executor: '',
-  startedAt: null,
-  completedAt: null,
-  error: null,
-  cancelRequested: false,
-  cancelReason: null,
-  cancelSource: null,
-  cancelOutcome: null,
-  cancelDetail: null,
-  jobHandle: null,
-  subDispatchId: null,
-  dependsOn: []
-};
+const EMPTY_NODE: NodeView = newNodeView(-1);
 
 /**
  * A late RUNNING must not overwrite CANCELLING we set on click: once the user

@@ -6,7 +6,7 @@ import type {
   KernelMessage,
   NodeView
 } from '../../../src/protocol/messages';
-import { PROTOCOL_VERSION } from '../../../src/protocol/messages';
+import { PROTOCOL_VERSION, newNodeView } from '../../../src/protocol/messages';
 import type { CommLike } from '../../../labextension/src/client/comm-like';
 
 /**
@@ -169,25 +169,7 @@ export class FakeComm implements CommLike {
 }
 
 export function node(id: number, patch: Partial<NodeView> = {}): NodeView {
-  return {
-    id,
-    name: `task_${id}`,
-    kind: 'electron',
-    status: 'NEW_OBJECT',
-    executor: 'local',
-    startedAt: null,
-    completedAt: null,
-    error: null,
-    cancelRequested: false,
-    cancelReason: null,
-    cancelSource: null,
-    cancelOutcome: null,
-    cancelDetail: null,
-    jobHandle: null,
-    subDispatchId: null,
-    dependsOn: [],
-    ...patch
-  };
+  return newNodeView(id, { name: `task_${id}`, executor: 'local', ...patch });
 }
 
 /** A diamond: 0 -> 1, 0 -> 2, {1,2} -> 3. */
