@@ -187,17 +187,23 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     '--ServerApp.port_retries=0',
     '--ServerApp.open_browser=False',
     `--ServerApp.root_dir=${notebookDir}`,
-    `--ServerApp.token=${token}`,
     '--ServerApp.password=',
     ...(process.getuid?.() === 0 ? ['--ServerApp.allow_root=True'] : []),
     ...(options.disableXsrf ? ['--ServerApp.disable_check_xsrf=True'] : [])
   );
   for (const d of ['runtime', 'config', 'settings', 'workspaces']) {
-    fs.mkdirSync(path.join(session, d), { recursive: true });
+    fs.mkdirSync(path.join(session, d), { recursive: true, mode: 0o700 });
   }
+  // The token never goes on a command line (/proc/<pid>/cmdline is world-readable):
+  // jupyter_server reads it from a file only this user can open.
+  const tokenFile = path.join(session, 'token');
+  fs.writeFileSync(tokenFile, token, { mode: 0o600 });
+  // An inherited JUPYTER_TOKEN would take precedence over the file.
+  const { JUPYTER_TOKEN: _inherited, ...parentEnv } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...parentEnv,
     ...options.env,
+    JUPYTER_TOKEN_FILE: tokenFile,
     // Only our prefix: the user's other kernels and extensions stay out of this session.
     JUPYTER_PATH: dataDir,
     JUPYTER_DATA_DIR: dataDir,
@@ -207,7 +213,8 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     JUPYTERLAB_WORKSPACES_DIR: path.join(session, 'workspaces'),
     [SESSION_ENV]: sessionId
   };
-  const log = fs.openSync(logFile, 'a');
+  // The server logs its URL with the token: private to this user.
+  const log = fs.openSync(logFile, 'a', 0o600);
   // Its own process group, so a terminal's Ctrl-C reaches only us and we stop
   // the server in order (kernels first) instead of racing it.
   const child = spawn(command, args, { cwd: notebookDir, env, detached: true, stdio: ['ignore', log, log] });
