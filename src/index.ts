@@ -41,6 +41,11 @@ export {
   ErrorCodes, type ErrorCode,
 } from './errors';
 export { Store } from './store/store';
+export type { DispatchRow, NodeRow } from './store/schema';
+export { isOrphaned, ownerLiveness, describeOwner } from './dispatcher/dispatch-owner';
+export {
+  currentProcessIdentity, identityOfPid, processLiveness, isSameProcessRunning, type ProcessIdentity, type ProcessLiveness,
+} from './process/process-identity';
 export * as protocol from './protocol/messages';
 export type {
   CancelOutcome, CancelSource, CancelReportData, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,

@@ -22,13 +22,19 @@ export interface CancelRequestFile {
   requesterPid: number;
 }
 
-/** Ask the process that owns a dispatch to cancel; resolves with its report. */
+/**
+ * Ask the process that owns a dispatch to cancel; resolves with its report,
+ * or with `owner-gone` as soon as the owner is seen to have exited without
+ * answering (the request is withdrawn; the caller treats the dispatch as orphaned).
+ */
 export async function requestCancel(
   paths: StorePaths,
   request: Omit<CancelRequestFile, 'requestId' | 'requestedAt' | 'requesterPid'>,
   timeoutMs: number,
   ownerAlive: () => boolean,
-): Promise<CancelReportData> {
+  /** Said in the timeout error, e.g. why the owner could not be checked. */
+  ownerNote?: string,
+): Promise<CancelReportData | 'owner-gone'> {
   fs.mkdirSync(paths.requestsDir, { recursive: true });
   fs.mkdirSync(paths.reportsDir, { recursive: true });
   const file: CancelRequestFile = { ...request, requestId: randomUUID(), requestedAt: new Date().toISOString(), requesterPid: process.pid };
@@ -44,12 +50,18 @@ export async function requestCancel(
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && !(e instanceof SyntaxError)) throw e;
     }
-    if (Date.now() > deadline || !ownerAlive()) {
-      fs.rmSync(path.join(paths.requestsDir, `${file.requestId}.json`), { force: true });
+    const alive = ownerAlive();
+    if (Date.now() > deadline || !alive) {
+      const requestFile = path.join(paths.requestsDir, `${file.requestId}.json`);
+      // Withdraw the request; if it is already gone, the owner took it and its answer may still come.
+      const withdrawn = fs.existsSync(requestFile);
+      fs.rmSync(requestFile, { force: true });
+      if (!alive && !withdrawn && fs.existsSync(reportFile)) continue; // its answer arrived just now: read it
+      if (!alive) return 'owner-gone';
       throw new CtError(
         ErrorCodes.TIMEOUT,
         `The process running dispatch ${request.dispatchId} did not answer the cancel request within ${Math.round(timeoutMs / 1000)} s` +
-          `${ownerAlive() ? '' : ' (it exited)'}. Nothing is known to have been cancelled; try again, or cancel from the notebook that dispatched it.`,
+          `${ownerNote ? ` (${ownerNote})` : ''}. Nothing is known to have been cancelled; try again, or cancel from the notebook that dispatched it.`,
       );
     }
     await new Promise((r) => setTimeout(r, wait));

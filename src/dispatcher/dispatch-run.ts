@@ -7,7 +7,7 @@ import type {
 } from '../protocol/messages';
 import type { DispatchRow, NodeRow } from '../store/schema';
 import type { RowSource } from '../store/store';
-import { Status, isTerminal } from '../workflow/status';
+import { Status, dispatchStatusOf, isTerminal } from '../workflow/status';
 import { isNodeOutput, resolveOutputs, type NodeOutput } from '../workflow/node-output';
 import type { GraphNode, TransportGraph } from '../workflow/transport-graph';
 import type { Lattice } from '../workflow/lattice';
@@ -15,6 +15,7 @@ import type { NodeResult, Result } from './result';
 import { LazyAbort } from './lazy-abort';
 import { InlineExecutor } from '../executors/inline-executor';
 import { taskContextStorage, type TaskContext } from '../executors/runner/run-payload';
+import { ownerFieldsOfThisProcess } from './dispatch-owner';
 
 /** What a DispatchRun needs from the dispatcher that owns it. */
 export interface RunHost {
@@ -471,12 +472,12 @@ export class DispatchRun implements RowSource {
 
   private finishIfDone(): void {
     if (this.unfinished > 0 || isTerminal(this.status)) return;
-    const statuses = this.nodes.map((n) => n.status);
-    if (statuses.includes(Status.FAILED)) {
+    const final = dispatchStatusOf(this.nodes.map((n) => n.status));
+    if (final === Status.FAILED) {
       this.status = Status.FAILED;
       const failed = this.nodes.filter((n) => n.status === Status.FAILED);
       this.error = failed.map((n) => `Task ${n.graph.id} (${n.graph.name}) failed: ${n.error?.split('\n')[0]}`).join('\n');
-    } else if (statuses.includes(Status.CANCELLED)) {
+    } else if (final === Status.CANCELLED) {
       this.status = Status.CANCELLED;
     } else {
       this.status = Status.COMPLETED;
@@ -704,6 +705,7 @@ export class DispatchRun implements RowSource {
       startedAt: this.startedAt,
       completedAt: this.completedAt,
       parentDispatchId: this.parent?.run.dispatchId ?? null,
+      orphaned: false,
       nodes: this.nodes.map((n): NodeResult => {
         const v = this.nodeView(n);
         return {
@@ -728,8 +730,7 @@ export class DispatchRun implements RowSource {
       completedAt: iso(this.completedAt),
       parentDispatchId: this.parent?.run.dispatchId ?? null,
       parentNodeId: this.parent?.nodeId ?? null,
-      ownerPid: process.pid,
-      ownerHost: null,
+      ...ownerFieldsOfThisProcess(),
       error: this.error,
       result: this.status === Status.COMPLETED ? encodeValue(this.result) : null,
       nodeCount: this.nodes.length,

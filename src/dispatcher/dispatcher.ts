@@ -13,9 +13,9 @@ import { Store, rowsEntry } from '../store/store';
 import type { JournalEntry } from '../store/journal';
 import { ctHome } from '../store/ct-home';
 import type { DispatchRow, NodeRow } from '../store/schema';
-import { processAlive } from '../store/journal';
+import { describeOwner, isOrphaned, ownerLiveness } from './dispatch-owner';
 import { isLattice, type Lattice } from '../workflow/lattice';
-import { isTerminal, Status } from '../workflow/status';
+import { dispatchStatusOf, isTerminal, Status } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
 import { CancelReport } from './cancel-report';
 import { CancelRequestWatcher, requestCancel } from './cancel-requests';
@@ -239,7 +239,7 @@ export class Dispatcher {
     for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
       const stored = store.readDispatch(dispatchId);
       if (!stored) throw this.unknownDispatch(dispatchId);
-      const done = isTerminal(stored.dispatch.status) || !isOwnerAlive(stored.dispatch);
+      const done = isTerminal(stored.dispatch.status) || isOrphaned(stored.dispatch);
       if (done || Date.now() >= deadline) return resultFromRows(stored.dispatch, stored.nodes);
       await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
     }
@@ -260,6 +260,7 @@ export class Dispatcher {
       startedAt: r.startedAt?.toISOString() ?? null,
       completedAt: r.completedAt?.toISOString() ?? null,
       parentDispatchId: r.parentDispatchId,
+      ...(r.orphaned ? { orphaned: true } : {}),
       nodes: r.nodes.map(({ output: _o, ...n }) => ({ ...n, startedAt: n.startedAt?.toISOString() ?? null, completedAt: n.completedAt?.toISOString() ?? null })) as NodeView[],
       takenAt: new Date().toISOString(),
     };
@@ -402,16 +403,19 @@ export class Dispatcher {
       }
       taskIds = [...new Set(options.taskIds)];
     }
-    if (!isTerminal(stored.dispatch.status) && isOwnerAlive(stored.dispatch) && stored.dispatch.ownerPid !== process.pid) {
-      // Running in another process: ask it, through the shared home.
+    const owner = ownerLiveness(stored.dispatch);
+    if (!isTerminal(stored.dispatch.status) && owner !== 'gone') {
+      // Running in another process (here, or on another host sharing the store): ask it, through the shared home.
+      // An owner on another host cannot be checked from here, so it is never treated as dead: only it can cancel.
       const data = await requestCancel(
         store.paths,
         { dispatchId, taskIds, reason },
         this.cancelConfirmTimeoutMs + 30_000,
-        () => isOwnerAlive(stored.dispatch),
+        () => ownerLiveness(stored.dispatch) !== 'gone',
+        owner === 'unknown' ? `it runs on host ${stored.dispatch.ownerHost}, which this machine cannot check` : undefined,
       );
-      const report = new CancelReport({ ...data, source: 'external' });
-      return report;
+      if (data !== 'owner-gone') return new CancelReport({ ...data, source: 'external' });
+      // The owner exited while we waited: the dispatch is an orphan now, cancel it from its handles.
     }
     const wanted = new Set(taskIds ?? ids);
     const tasks: CancelTaskReport[] = [];
@@ -424,7 +428,7 @@ export class Dispatcher {
       }
       // Orphaned by a dead process: stop its job if one exists.
       let outcome: CancelTaskReport['outcome'] = 'aborted_before_start';
-      let detail: string | null = `the dispatching process (pid ${stored.dispatch.ownerPid}) is gone`;
+      let detail: string | null = `the dispatching process (${describeOwner(stored.dispatch)}) is gone`;
       if (n.jobHandle && n.executorConfig) {
         try {
           const ex = createExecutor(JSON.parse(n.executorConfig));
@@ -441,8 +445,15 @@ export class Dispatcher {
     }
     const changed = tasks.filter((t) => t.statusBefore !== t.statusAfter);
     if (changed.length) {
-      store.appendDurable({ t: 'cancel', dispatchId, nodeIds: changed.map((t) => t.nodeId), reason, source, at: requestedAt });
-      store.appendDurable({ t: 'final', dispatchId, nodeIds: changed.map((t) => t.nodeId), statuses: changed.map(() => Status.CANCELLED), outcomes: changed.map((t) => t.outcome), at: new Date().toISOString() });
+      const at = new Date().toISOString();
+      const after = new Map(changed.map((t) => [t.nodeId, t.statusAfter as string]));
+      const final = dispatchStatusOf(stored.nodes.map((n) => after.get(n.nodeId) ?? n.status));
+      store.appendDurable([
+        { t: 'cancel', dispatchId, nodeIds: changed.map((t) => t.nodeId), reason, source, at: requestedAt },
+        { t: 'final', dispatchId, nodeIds: changed.map((t) => t.nodeId), statuses: changed.map(() => Status.CANCELLED), outcomes: changed.map((t) => t.outcome), at },
+        // Every task of the orphan is terminal now: so is the dispatch, for every reader.
+        ...(final ? [{ t: 'dispatch-final' as const, dispatchId, nodeIds: [], status: final, error: null, at }] : []),
+      ]);
     }
     return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
   }
@@ -497,10 +508,6 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function isOwnerAlive(d: DispatchRow): boolean {
-  return d.ownerPid === process.pid || (d.ownerPid !== null && processAlive(d.ownerPid));
-}
-
 async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   let t: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
@@ -520,16 +527,17 @@ function decode(bytes: Uint8Array | null): unknown {
 export function resultFromRows(d: DispatchRow, rows: NodeRow[]): Result {
   const date = (s: string | null) => (s ? new Date(s) : null);
   // A dispatch whose process died before it ended can never end: say so.
-  const orphaned = !isTerminal(d.status) && !isOwnerAlive(d);
+  const orphaned = isOrphaned(d);
   return {
     dispatchId: d.dispatchId,
     name: d.name,
     status: d.status as StatusName,
     result: d.status === Status.COMPLETED ? decode(d.result) : null,
-    error: orphaned ? `The process that ran this dispatch (pid ${d.ownerPid}) exited before it finished.` : d.error,
+    error: orphaned ? `The process that ran this dispatch (${describeOwner(d)}) exited before it finished.` : d.error,
     startedAt: date(d.startedAt),
     completedAt: date(d.completedAt),
     parentDispatchId: d.parentDispatchId,
+    orphaned,
     nodes: rows.map((n): NodeResult => ({
       id: n.nodeId,
       name: n.name,

@@ -37,5 +37,11 @@ export interface Result<T = unknown> {
   startedAt: Date | null;
   completedAt: Date | null;
   parentDispatchId: string | null;
+  /**
+   * True when the process that ran this dispatch exited before it finished
+   * (`error` says which process): it will never finish by itself. Its jobs may
+   * still run; `ct.cancel` stops them from their stored handles.
+   */
+  orphaned: boolean;
   nodes: NodeResult[];
 }

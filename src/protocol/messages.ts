@@ -78,6 +78,11 @@ export interface DispatchSnapshot {
   nodes: NodeView[];
   /** ISO time the snapshot was taken. */
   takenAt: string;
+  /**
+   * True when the process that ran the dispatch exited before it finished:
+   * it will never finish by itself (cancel it to stop what is left). Absent means false.
+   */
+  orphaned?: boolean;
 }
 
 export interface DispatchSummary {

@@ -32,6 +32,15 @@ export type JournalEntry =
       nodes: Array<Record<string, unknown>>;
     }
   | {
+      /** A dispatch reached a terminal state (written by whoever ended it: its owner, or an orphan's canceller). */
+      t: 'dispatch-final';
+      dispatchId: string;
+      nodeIds: number[];
+      status: string;
+      error: string | null;
+      at: string;
+    }
+  | {
       t: 'final';
       dispatchId: string;
       nodeIds: number[];

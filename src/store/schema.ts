@@ -1,5 +1,5 @@
 /** SQLite schema of the store. Bump SCHEMA_VERSION and add a migration when it changes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS dispatches (
   parent_node_id INTEGER,
   owner_pid INTEGER,
   owner_host TEXT,
+  owner_start_time TEXT,
   error TEXT,
   result BLOB,
   result_ref TEXT,
@@ -45,6 +46,15 @@ CREATE TABLE IF NOT EXISTS nodes (
 CREATE INDEX IF NOT EXISTS nodes_sub ON nodes (sub_dispatch_id);
 `;
 
+/**
+ * Columns added after schema 1, as `[table, column, type]`. Added to an
+ * older file when it is opened (SQLite adds a nullable column in place).
+ */
+export const ADDED_COLUMNS: ReadonlyArray<readonly [string, string, string]> = [
+  // Schema 2: the owner's start time, so a reused pid is not mistaken for the owner.
+  ['dispatches', 'owner_start_time', 'TEXT'],
+];
+
 export interface DispatchRow {
   dispatchId: string;
   name: string;
@@ -53,8 +63,11 @@ export interface DispatchRow {
   completedAt: string | null;
   parentDispatchId: string | null;
   parentNodeId: number | null;
+  /** The process that runs (ran) the dispatch: pid, host, and start time (see ProcessIdentity). */
   ownerPid: number | null;
   ownerHost: string | null;
+  /** `<boot id>:<start ticks>` of the owner; null in rows written before it was recorded. */
+  ownerStartTime: string | null;
   error: string | null;
   /** Encoded result (small results live in the database, large ones in a file). */
   result: Uint8Array | null;

@@ -7,7 +7,7 @@ import { ErrorCodes, StoreError } from '../errors';
 import { writeFileAtomicSync } from './atomic-file';
 import { ctHome, storePaths, type StorePaths } from './ct-home';
 import { Journal, journalOwnerPid, listJournalFiles, processAlive, readJournal, type JournalEntry } from './journal';
-import { SCHEMA_SQL, SCHEMA_VERSION, type DispatchRow, type NodeRow } from './schema';
+import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION, type DispatchRow, type NodeRow } from './schema';
 
 /** Outputs larger than this go to a file beside the database, not into it. */
 const LARGE_OUTPUT_BYTES = 256 * 1024;
@@ -132,6 +132,7 @@ export class Store {
         `The store ${this.paths.database} was written by a newer covalent-ts (schema ${version}). Upgrade covalent-ts, or point CT_HOME elsewhere.`,
       );
     }
+    if (version < SCHEMA_VERSION) migrate(db);
     for (const file of listJournalFiles(this.paths.journalDir)) {
       for (const entry of readJournal(file)) applyJournalEntry(db, entry);
     }
@@ -261,8 +262,8 @@ export class Store {
     };
     const upDispatch = db.prepare(
       `INSERT OR REPLACE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
-        parent_node_id, owner_pid, owner_host, error, result, result_ref, node_count, updated_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
     );
     const upNode = db.prepare(
       `INSERT OR REPLACE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
@@ -278,7 +279,7 @@ export class Store {
         const [result, resultRef] = this.placeBlob(dispatchId, 'result', d.result);
         upDispatch.run([
           d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId,
-          d.ownerPid, d.ownerHost, d.error, result, resultRef, d.nodeCount, now,
+          d.ownerPid, d.ownerHost, d.ownerStartTime, d.error, result, resultRef, d.nodeCount, now,
         ]);
         const ids = p.allNodes ? range(p.source.nodeCount()) : p.nodes;
         for (const id of ids) {
@@ -354,7 +355,7 @@ export class Store {
     this.refresh();
     const out: DispatchRow[] = [];
     const stmt = this.db.prepare(
-      'SELECT dispatch_id, name, status, started_at, completed_at, parent_dispatch_id, parent_node_id, owner_pid, owner_host, error, NULL AS result, NULL AS result_ref, node_count FROM dispatches ORDER BY started_at',
+      'SELECT dispatch_id, name, status, started_at, completed_at, parent_dispatch_id, parent_node_id, owner_pid, owner_host, owner_start_time, error, NULL AS result, NULL AS result_ref, node_count FROM dispatches ORDER BY started_at',
     );
     try {
       while (stmt.step()) out.push(this.toDispatchRow(stmt.getAsObject()));
@@ -375,6 +376,7 @@ export class Store {
       parentNodeId: r.parent_node_id ?? null,
       ownerPid: r.owner_pid ?? null,
       ownerHost: r.owner_host ?? null,
+      ownerStartTime: r.owner_start_time ?? null,
       error: r.error ?? null,
       result: this.readBlob(r.result, r.result_ref),
       nodeCount: r.node_count ?? 0,
@@ -417,10 +419,28 @@ export class Store {
   }
 }
 
+/** Bring an older file's schema up to SCHEMA_VERSION (additive changes only). */
+function migrate(db: Database): void {
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const cols = db.exec(`PRAGMA table_info(${table})`)[0]?.values.map((r) => r[1]) ?? [];
+    if (!cols.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+  db.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(SCHEMA_VERSION)]);
+}
+
 function applyJournalEntry(db: Database, e: JournalEntry): void {
   if (!e || typeof e !== 'object' || !Array.isArray((e as any).nodeIds)) return;
   if (e.t === 'rows') {
     insertMissingRows(db, e.dispatch as unknown as DispatchRow, e.nodes as unknown as NodeRow[]);
+    return;
+  }
+  if (e.t === 'dispatch-final') {
+    // Terminal states never change: only a dispatch not yet terminal takes it.
+    db.run(
+      `UPDATE dispatches SET status = ?, error = COALESCE(error, ?), completed_at = COALESCE(completed_at, ?)
+       WHERE dispatch_id = ? AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
+      [e.status, e.error, e.at, e.dispatchId],
+    );
     return;
   }
   e.nodeIds.forEach((id, i) => {
@@ -447,10 +467,10 @@ const fromB64 = (v: unknown): Uint8Array | null => (typeof v === 'string' ? Buff
 function insertMissingRows(db: Database, d: DispatchRow, nodes: NodeRow[]): void {
   db.run(
     `INSERT OR IGNORE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
-      parent_node_id, owner_pid, owner_host, error, result, result_ref, node_count, updated_at)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)`,
+      parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)`,
     [d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId, d.ownerPid,
-      d.ownerHost, d.error, fromB64(d.result), d.nodeCount, new Date().toISOString()],
+      d.ownerHost, d.ownerStartTime ?? null, d.error, fromB64(d.result), d.nodeCount, new Date().toISOString()],
   );
   for (const n of nodes) {
     db.run(

@@ -23,3 +23,14 @@ const TERMINAL: ReadonlySet<string> = new Set([Status.COMPLETED, Status.FAILED, 
 export function isTerminal(status: string): boolean {
   return TERMINAL.has(status);
 }
+
+/**
+ * A dispatch's status once every task is terminal (null while one is not):
+ * FAILED if any task failed, else CANCELLED if any was cancelled, else COMPLETED.
+ */
+export function dispatchStatusOf(taskStatuses: readonly string[]): Status | null {
+  if (!taskStatuses.every(isTerminal)) return null;
+  if (taskStatuses.includes(Status.FAILED)) return Status.FAILED;
+  if (taskStatuses.includes(Status.CANCELLED)) return Status.CANCELLED;
+  return Status.COMPLETED;
+}

@@ -1,6 +1,7 @@
 import { Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
 import type { TaskOutput, TaskPayload } from '../task-payload';
 import { sharedWorkerPool } from './worker-pool';
+import { currentProcessIdentity } from '../../process/process-identity';
 
 export interface LocalExecutorOptions {
   /** Seconds between SIGTERM and SIGKILL when a running task is cancelled. */
@@ -43,9 +44,9 @@ export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
         key,
         dispatchId: ctx.metadata.dispatchId,
         payload,
-        onStart: (pid) => {
+        onStart: (worker) => {
           // A cancel that raced the start is caught inside setJobHandle, which kills the worker.
-          ctx.setJobHandle({ kind: 'local-worker', pid, pgid: pid, key }).catch(() => undefined);
+          ctx.setJobHandle({ kind: 'local-worker', pid: worker.pid, pgid: worker.pid, key, host: worker.host, startTime: worker.startTime }).catch(() => undefined);
         },
         onOutput: (stream, text) => ctx.log(stream, text),
         resolve: settle(resolve),
@@ -55,9 +56,13 @@ export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
   }
 
   async cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<boolean> {
-    const pid = Number(jobHandle.pid);
     const key = typeof jobHandle.key === 'string' ? jobHandle.key : jobKey(taskMetadata);
-    return sharedWorkerPool().kill(key, pid, this.graceMs);
+    const worker = {
+      pid: Number(jobHandle.pid),
+      host: typeof jobHandle.host === 'string' ? jobHandle.host : currentProcessIdentity().host,
+      startTime: typeof jobHandle.startTime === 'string' ? jobHandle.startTime : null,
+    };
+    return sharedWorkerPool().kill(key, worker, this.graceMs);
   }
 }
 

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { identityOfPid, processLiveness, type ProcessIdentity } from '../../process/process-identity';
 
 /**
  * Live (non-zombie) members of a process group, read from /proc. A zombie
@@ -79,4 +80,47 @@ export async function killProcessGroup(pgid: number, graceMs = 2000, confirmMs =
     survivors = liveGroupMembers(pgid);
   }
   return { gone: survivors.length === 0, escalated: true, survivors };
+}
+
+export interface RecordedGroupKill extends KillGroupResult {
+  /** False when nothing was signalled because the group could not be shown to be the recorded one. */
+  signalled: boolean;
+  /** Why nothing was signalled, or what remains; null after a clean kill. */
+  detail: string | null;
+}
+
+/**
+ * Stop a process group recorded earlier (perhaps by another process), whose
+ * leader is `leader`. The group is signalled only while its leader is still
+ * the recorded process (same host, pid and start time): a pid reused by an
+ * unrelated process is never signalled. A group whose leader is gone but
+ * which still has members is not signalled either (it cannot be shown to be
+ * ours) and is reported as not confirmed.
+ */
+export async function killRecordedProcessGroup(leader: ProcessIdentity, graceMs = 2000): Promise<RecordedGroupKill> {
+  const state = processLiveness(leader);
+  if (state === 'unknown') {
+    return { gone: false, escalated: false, survivors: [], signalled: false, detail: `it runs on host ${leader.host}, which this machine cannot check or signal` };
+  }
+  if (state === 'gone') {
+    // Linux never hands out a pid while a group of that number exists. So if another process
+    // holds the leader's pid now, the recorded group had ended before it started: whatever
+    // group has that number today is someone else's.
+    if (identityOfPid(leader.pid)) {
+      return { gone: true, escalated: false, survivors: [], signalled: false, detail: `its process group had exited; pid ${leader.pid} now belongs to another process, which was not signalled` };
+    }
+    const left = liveGroupMembers(leader.pid);
+    if (!left.length) return { gone: true, escalated: false, survivors: [], signalled: false, detail: 'its process group had already exited' };
+    return {
+      gone: false, escalated: false, survivors: left, signalled: false,
+      detail: `its group leader (pid ${leader.pid}) is gone or is now another process, so the group was not signalled; members left: ${left.join(', ')}`,
+    };
+  }
+  if (!leader.startTime) {
+    // Recorded without a start time (an older handle): whoever has that pid now cannot be told apart from it.
+    const left = liveGroupMembers(leader.pid);
+    return { gone: !left.length, escalated: false, survivors: left, signalled: false, detail: left.length ? `no start time was recorded for pid ${leader.pid}, so it was not signalled` : null };
+  }
+  const result = await killProcessGroup(leader.pid, graceMs);
+  return { ...result, signalled: true, detail: result.gone ? null : `members survived SIGKILL: ${result.survivors.join(', ')}` };
 }

@@ -4,14 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TaskCancelledError, TaskFailedError } from '../../errors';
 import type { TaskOutput, TaskPayload } from '../task-payload';
-import { killProcessGroup } from './process-group';
+import { killProcessGroup, killRecordedProcessGroup } from './process-group';
+import { identityOfPid, currentProcessIdentity, type ProcessIdentity } from '../../process/process-identity';
 
 export interface PoolJob {
   key: string;
   dispatchId: string;
   payload: TaskPayload;
-  /** Called when the job is handed to a worker, with the worker's pid (= its process group). */
-  onStart(pid: number): void;
+  /** Called when the job is handed to a worker, with the worker's identity (its pid is its process group). */
+  onStart(worker: ProcessIdentity): void;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   resolve(output: TaskOutput): void;
   reject(error: Error): void;
@@ -20,6 +21,8 @@ export interface PoolJob {
 interface Worker {
   child: ChildProcess;
   pid: number;
+  /** Recorded in job handles, so a later cancel can tell this worker from a process that got its pid. */
+  identity: ProcessIdentity;
   ready: boolean;
   /** Jobs sent to this worker, in the order it runs them; the first is running. */
   jobs: PoolJob[];
@@ -82,10 +85,16 @@ export class WorkerPool {
    * (SIGTERM, SIGKILL after `graceMs`) and the worker replaced; jobs queued
    * behind it go back to the pool. Resolves true when nothing of it runs.
    */
-  async kill(key: string, _pid: number, graceMs: number): Promise<boolean> {
+  async kill(key: string, recorded: ProcessIdentity, graceMs: number): Promise<boolean> {
     if (this.dequeue(key)) return true;
     const worker = this.workers.find((w) => w.jobs.some((j) => j.key === key));
-    if (!worker) return true; // finished: nothing of it is running
+    if (!worker) {
+      // One of our own workers (alive, perhaps running other jobs by now): the job finished here.
+      if (this.workers.some((w) => w.pid === recorded.pid)) return true;
+      // A handle recorded by another process (whose workers die with it): signal its
+      // group only while the recorded worker still runs, never a process that reused its pid.
+      return (await killRecordedProcessGroup(recorded, graceMs)).gone;
+    }
     if (worker.jobs[0].key !== key) {
       const answer = await this.askSkip(worker, key);
       if (answer === 'skipped' || answer === 'done') return true;
@@ -135,7 +144,10 @@ export class WorkerPool {
       // A small young generation: workers allocate little that lives, and every megabyte counts twice.
       execArgv: ['--max-semi-space-size=2'],
     });
-    const worker: Worker = { child, pid: child.pid!, ready: false, jobs: [], killing: false, skipAnswers: new Map() };
+    const pid = child.pid!;
+    // The child exists once fork returns: its start time is already fixed.
+    const identity = identityOfPid(pid) ?? { host: currentProcessIdentity().host, pid, startTime: null };
+    const worker: Worker = { child, pid, identity, ready: false, jobs: [], killing: false, skipAnswers: new Map() };
     child.stdout!.setEncoding('utf8').on('data', (d: string) => worker.jobs[0]?.onOutput('stdout', d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => worker.jobs[0]?.onOutput('stderr', d));
     child.on('message', (msg: any) => {
@@ -235,7 +247,7 @@ export class WorkerPool {
       }
       w.jobs.push(...batch);
       w.child.send({ t: 'run', jobs: batch.map((j) => ({ key: j.key, dispatchId: j.dispatchId, payload: j.payload })) });
-      for (const j of batch) j.onStart(w.pid);
+      for (const j of batch) j.onStart(w.identity);
     }
   }
 
