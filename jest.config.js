@@ -13,6 +13,7 @@ module.exports = {
   testTimeout: 120_000,
   projects: [
     nodeProject('core', 'core'),
+    nodeProject('cli', 'cli'),
     nodeProject('kernel', 'kernel'),
     nodeProject('executors', 'executors', {
       // A private sshd and a single-node Slurm cluster for the whole run (.ci/services/executors.sh).

@@ -502,23 +502,6 @@ export class DispatchRun implements RowSource {
 
   // ---- cancellation ---------------------------------------------------------
 
-  /** Validate task ids before anything changes. */
-  validateTaskIds(taskIds: unknown): number[] {
-    if (!Array.isArray(taskIds) || taskIds.length === 0) {
-      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `taskIds must be a non-empty array of task ids (integers), e.g. { taskIds: [1, 3] }. Nothing was cancelled.`);
-    }
-    const bad = taskIds.filter((t) => !Number.isInteger(t) || t < 0 || t >= this.nodes.length);
-    if (bad.length) {
-      throw new InvalidInputError(
-        ErrorCodes.UNKNOWN_TASK,
-        `Dispatch ${this.dispatchId} has no task${bad.length > 1 ? 's' : ''} ${bad.map((b) => JSON.stringify(b)).join(', ')}; ` +
-          `its task ids are 0..${this.nodes.length - 1} (see ct.getResult(id).nodes). Nothing was cancelled.`,
-        { details: { dispatchId: this.dispatchId, unknownTaskIds: bad } },
-      );
-    }
-    return [...new Set(taskIds as number[])];
-  }
-
   /**
    * Cancel the named tasks (all when null) and everything downstream. Flags
    * are set and made durable before anything else, then each task is stopped

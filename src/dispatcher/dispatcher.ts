@@ -18,6 +18,7 @@ import { isLattice, type Lattice } from '../workflow/lattice';
 import { dispatchStatusOf, isTerminal, Status } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
 import { CancelReport } from './cancel-report';
+import { parseCancelOptions, requireKnownTasks, type CancelOptions, type ValidCancelOptions } from './cancel-options';
 import { CancelRequestWatcher, requestCancel } from './cancel-requests';
 import { DispatchRun, type RunHost } from './dispatch-run';
 import { executorTypeOf, isExecutorInstance, validateGraph } from './dispatch-validation';
@@ -25,14 +26,7 @@ import type { DispatcherEventMap, DispatcherEventName, DispatcherListener } from
 import { planJobs } from './task-packing';
 import type { NodeResult, Result } from './result';
 
-export interface CancelOptions {
-  /** Cancel only these tasks (and everything downstream of them). Default: the whole dispatch. */
-  taskIds?: number[];
-  /** Why; stored with each task and shown in the graph. */
-  reason?: string;
-  /** Who asked: `api` (ct.cancel), `comm` (a button in JupyterLab), `external` (another process). */
-  source?: CancelSource;
-}
+export type { CancelOptions };
 
 export interface GetResultOptions {
   /** false (default): the current state now; true: wait until the dispatch ends; a number: wait at most that many ms. */
@@ -325,21 +319,15 @@ export class Dispatcher {
    * request durable, stops each task at the earliest point, and reports per
    * task what happened.
    */
-  async cancel(dispatchId: string, options: CancelOptions = {}): Promise<CancelReport> {
+  async cancel(dispatchId: string, options?: CancelOptions): Promise<CancelReport> {
     checkDispatchId(dispatchId);
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.cancel options must be an object like { taskIds: [1, 3], reason: 'too slow' }.`);
-    }
-    const reason = options.reason ?? null;
-    if (reason !== null && typeof reason !== 'string') {
-      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `reason must be a string; got ${describe(reason)}. Nothing was cancelled.`);
-    }
-    const source: CancelSource = options.source ?? 'api';
+    const valid = parseCancelOptions(options);
     const requestedAt = new Date().toISOString();
     const run = this.runs.get(dispatchId);
-    if (!run) return this.cancelStored(dispatchId, options, reason, source, requestedAt);
+    if (!run) return this.cancelStored(dispatchId, valid, requestedAt);
 
-    const taskIds = options.taskIds === undefined ? null : run.validateTaskIds(options.taskIds);
+    const { taskIds, reason, source } = valid;
+    if (taskIds) requireKnownTasks(dispatchId, taskIds, run.nodes.length);
     const snapshot = this.journalRowsIfUnwritten(run);
     const tasks = await run.cancel(taskIds, reason, source);
     this.recordFinal(run, tasks);
@@ -387,22 +375,13 @@ export class Dispatcher {
    * a process that died. Jobs still alive are cancelled through their
    * executors, rebuilt from the stored configuration and job handle.
    */
-  private async cancelStored(dispatchId: string, options: CancelOptions, reason: string | null, source: CancelSource, requestedAt: string): Promise<CancelReport> {
+  private async cancelStored(dispatchId: string, options: ValidCancelOptions, requestedAt: string): Promise<CancelReport> {
+    const { taskIds, reason, source } = options;
     const store = await this.getStore();
     const stored = store.readDispatch(dispatchId);
     if (!stored) throw this.unknownDispatch(dispatchId);
     const ids = stored.nodes.map((n) => n.nodeId);
-    let taskIds: number[] | null = null;
-    if (options.taskIds !== undefined) {
-      const bad = Array.isArray(options.taskIds) ? options.taskIds.filter((t) => !ids.includes(t as number)) : [options.taskIds];
-      if (!Array.isArray(options.taskIds) || options.taskIds.length === 0 || bad.length) {
-        throw new InvalidInputError(
-          ErrorCodes.UNKNOWN_TASK,
-          `Dispatch ${dispatchId} has no task${bad.length > 1 ? 's' : ''} ${bad.map((b) => JSON.stringify(b)).join(', ')}; its task ids are 0..${ids.length - 1}. Nothing was cancelled.`,
-        );
-      }
-      taskIds = [...new Set(options.taskIds)];
-    }
+    if (taskIds) requireKnownTasks(dispatchId, taskIds, ids.length);
     const owner = ownerLiveness(stored.dispatch);
     if (!isTerminal(stored.dispatch.status) && owner !== 'gone') {
       // Running in another process (here, or on another host sharing the store): ask it, through the shared home.

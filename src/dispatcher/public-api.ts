@@ -62,7 +62,8 @@ export function getResult<T = unknown>(dispatchId: string, options?: GetResultOp
  * them. Resolves with a report of what happened to each task.
  */
 export function cancel(dispatchId: string, options?: CancelOptions): Promise<CancelReport> {
-  return getDispatcher().cancel(dispatchId, { ...options, source: options?.source ?? 'api' });
+  // Passed on as given: the dispatcher checks it (a copy would hide an array or a string).
+  return getDispatcher().cancel(dispatchId, options);
 }
 
 /** Inside a running task: its ids and an AbortSignal that fires on cancel. */

@@ -126,6 +126,30 @@ describe('cancelling selected tasks', () => {
     expect(res.nodes.some((n) => n.cancelRequested)).toBe(false);
   });
 
+  it.each([
+    ['an array of ids', [0], /did you mean `\{ taskIds: \[0\] \}`\?/],
+    ['a reason as a bare string', 'too slow', /did you mean `\{ reason: "too slow" \}`\?/],
+    ['a bare task id', 1, /did you mean `\{ taskIds: \[1\] \}`\?/],
+    ['a misspelt key', { taskId: 0 }, /unknown option "taskId"; did you mean `\{ taskIds: \[0\] \}`\?/],
+    ['an unknown key', { force: true }, /unknown option "force"/],
+    ['null', null, /must be an options object, got null/],
+    ['a NaN task id', { taskIds: [NaN] }, /taskIds\[0\] is NaN, not a task id/],
+    ['a fractional task id', { taskIds: [0.5] }, /taskIds\[0\] is 0.5, not a task id/],
+    ['a task id as text', { taskIds: ['1'] }, /taskIds\[0\] is "1", not a task id/],
+    ['task ids not in an array', { taskIds: 0 }, /did you mean `\{ taskIds: \[0\] \}`\?/],
+  ])('refuses %s with CT_INVALID_ARGUMENT, naming the mistake, and cancels nothing', async (_what, options, message) => {
+    const wf = ct.lattice(() => [quick(sleepy(300)), sleepy(300)]);
+    const id = await ct.dispatch(wf)();
+    const err = await ct.cancel(id, options as any).catch((e) => e);
+    expect(err).toBeInstanceOf(ct.InvalidInputError);
+    expect(err.code).toBe('CT_INVALID_ARGUMENT');
+    expect(err.message).toMatch(message);
+    expect(err.message).toMatch(/Nothing was cancelled/);
+    const res = await ct.getResult(id, { wait: true });
+    expect(res.status).toBe('COMPLETED');
+    expect(res.nodes.map((n) => [n.status, n.cancelRequested])).toEqual([['COMPLETED', false], ['COMPLETED', false], ['COMPLETED', false]]);
+  });
+
   it('reports a task that already finished as such and keeps its status', async () => {
     const wf = ct.lattice(() => [quick(1), sleepy(300)]);
     const id = await ct.dispatch(wf)();

@@ -112,10 +112,10 @@ describe('cancel from another process', () => {
     expect(JSON.parse(out.split('\n')[1])).toEqual([['CANCELLED', 'external', 'from a terminal']]);
   });
 
-  it('exits non-zero with a clear message for an unknown dispatch', async () => {
+  it('exits 2 (bad input) with a clear message for an unknown dispatch', async () => {
     const home = tempDir('ct-home-');
     const err = await run(process.execPath, [cli, 'cancel', 'nope'], { env: { ...process.env, CT_HOME: home } }).catch((e) => e);
-    expect(err.code).toBe(1);
+    expect(err.code).toBe(2);
     expect(err.stderr).toMatch(/No dispatch with id "nope".*\[CT_UNKNOWN_DISPATCH\]/s);
   });
 });

@@ -72,7 +72,7 @@ test('--sys-prefix uses sys.prefix of the given Python', () => {
 
 test('conflicting locations are refused with a clear message and a stable code', () => {
   const r = run(['install', '--user', '--prefix', tmp()]);
-  expect(r.status).toBe(1);
+  expect(r.status).toBe(2);
   expect(r.stderr).toContain('Use only one of --user, --sys-prefix and --prefix DIR.');
   expect(r.stderr).toContain('[CT_INVALID_ARGUMENT]');
 });

@@ -1,10 +1,10 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type Serializable } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TaskCancelledError, TaskFailedError } from '../../errors';
 import type { TaskOutput, TaskPayload } from '../task-payload';
-import { killProcessGroup, killRecordedProcessGroup } from './process-group';
+import { killProcessGroup, killRecordedProcessGroup, type KillGroupResult } from './process-group';
 import { identityOfPid, currentProcessIdentity, type ProcessIdentity } from '../../process/process-identity';
 
 export interface PoolJob {
@@ -26,11 +26,24 @@ interface Worker {
   ready: boolean;
   /** Jobs sent to this worker, in the order it runs them; the first is running. */
   jobs: PoolJob[];
-  /** Set while we are killing it on purpose. */
-  killing: boolean;
+  /** Set once we stop it on purpose (a cancel, close): resolves when its process group is gone. */
+  stopping: Promise<KillGroupResult> | undefined;
+  /** False once its channel failed or closed: it is going away and nothing more is sent to it. */
+  reachable: boolean;
   /** Answers to 'skip' requests, by job key. */
-  skipAnswers: Map<string, (answer: 'skipped' | 'running' | 'done') => void>;
+  skipAnswers: Map<string, (answer: SkipAnswer) => void>;
 }
+
+/**
+ * What a worker said about a job we asked it to skip; `gone` when it went
+ * away (or could not be written to) before answering.
+ */
+type SkipAnswer = 'skipped' | 'running' | 'done' | 'timeout' | 'gone';
+
+/** Messages to a worker (worker-main.ts reads them). */
+type ToWorker =
+  | { t: 'run'; jobs: Array<{ key: string; dispatchId: string; payload: TaskPayload }> }
+  | { t: 'skip'; key: string };
 
 /** Tasks whose runs took less than this (moving average) are sent to workers in batches. */
 const QUICK_TASK_MS = 2;
@@ -86,54 +99,78 @@ export class WorkerPool {
    * behind it go back to the pool. Resolves true when nothing of it runs.
    */
   async kill(key: string, recorded: ProcessIdentity, graceMs: number): Promise<boolean> {
-    if (this.dequeue(key)) return true;
-    const worker = this.workers.find((w) => w.jobs.some((j) => j.key === key));
-    if (!worker) {
-      // One of our own workers (alive, perhaps running other jobs by now): the job finished here.
-      if (this.workers.some((w) => w.pid === recorded.pid)) return true;
-      // A handle recorded by another process (whose workers die with it): signal its
-      // group only while the recorded worker still runs, never a process that reused its pid.
-      return (await killRecordedProcessGroup(recorded, graceMs)).gone;
-    }
-    if (worker.jobs[0].key !== key) {
+    // A job moves (a worker that dies hands its waiting jobs back): look again until it is settled.
+    for (;;) {
+      if (this.dequeue(key)) return true;
+      const worker = this.workers.find((w) => w.jobs.some((j) => j.key === key));
+      if (!worker) {
+        // One of our own workers (alive, perhaps running other jobs by now): the job finished here.
+        if (this.workers.some((w) => w.pid === recorded.pid)) return true;
+        // A handle recorded by another process (whose workers die with it): signal its
+        // group only while the recorded worker still runs, never a process that reused its pid.
+        return (await killRecordedProcessGroup(recorded, graceMs)).gone;
+      }
+      // A worker going away takes the job with it: never ask it anything.
+      if (worker.stopping || !worker.reachable || worker.jobs[0].key === key) return this.killWorker(worker, key, graceMs);
       const answer = await this.askSkip(worker, key);
       if (answer === 'skipped' || answer === 'done') return true;
+      if (answer !== 'gone') return this.killWorker(worker, key, graceMs);
     }
-    return this.killWorker(worker, key, graceMs);
   }
 
-  private askSkip(worker: Worker, key: string): Promise<'skipped' | 'running' | 'done' | 'timeout'> {
+  private askSkip(worker: Worker, key: string): Promise<SkipAnswer> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        worker.skipAnswers.delete(key);
-        resolve('timeout');
-      }, 1000);
-      worker.skipAnswers.set(key, (a) => {
+      const timer = setTimeout(() => answer('timeout'), 1000);
+      const answer = (a: SkipAnswer) => {
         clearTimeout(timer);
         worker.skipAnswers.delete(key);
         resolve(a);
-      });
-      try {
-        worker.child.send({ t: 'skip', key });
-      } catch {
-        resolve('timeout');
-      }
+      };
+      worker.skipAnswers.set(key, answer);
+      this.send(worker, { t: 'skip', key });
     });
   }
 
-  private async killWorker(worker: Worker, key: string, graceMs: number): Promise<boolean> {
-    worker.killing = true;
-    const result = await killProcessGroup(worker.pid, graceMs);
-    const jobs = worker.jobs.splice(0);
-    for (const job of jobs) {
-      if (job.key === key) job.reject(new TaskCancelledError('The task was cancelled and its process tree was killed.'));
+  /**
+   * Write to a worker. A worker can go away at any moment (killed by a
+   * cancel, crashed): a failed write is an expected event, never an
+   * exception, and whoever waits on that worker hears at once that it is gone.
+   */
+  private send(worker: Worker, msg: ToWorker): void {
+    if (!worker.reachable || !worker.child.connected) {
+      this.lostChannel(worker);
+      return;
     }
-    // Jobs that were waiting behind it in that worker had not started: run them elsewhere.
-    this.queue.unshift(...jobs.filter((j) => j.key !== key));
-    this.remove(worker);
-    this.pump();
-    this.updateRef();
-    return result.gone;
+    worker.child.send(msg as Serializable, (err) => {
+      if (err) this.lostChannel(worker);
+    });
+  }
+
+  /** The channel to a worker failed: it is exiting; its 'exit' hands its jobs back. */
+  private lostChannel(worker: Worker): void {
+    worker.reachable = false;
+    for (const answer of [...worker.skipAnswers.values()]) answer('gone');
+  }
+
+  /** Cancel `key` by stopping the worker holding it (once, however many of its jobs are cancelled). */
+  private async killWorker(worker: Worker, key: string, graceMs: number): Promise<boolean> {
+    const i = worker.jobs.findIndex((j) => j.key === key);
+    if (i >= 0) worker.jobs.splice(i, 1)[0].reject(new TaskCancelledError('The task was cancelled and its process tree was killed.'));
+    return (await this.stopWorker(worker, graceMs)).gone;
+  }
+
+  private stopWorker(worker: Worker, graceMs: number): Promise<KillGroupResult> {
+    worker.stopping ??= (async () => {
+      this.lostChannel(worker);
+      const result = await killProcessGroup(worker.pid, graceMs);
+      // Jobs that were waiting behind it in that worker had not started: run them elsewhere.
+      this.queue.unshift(...worker.jobs.splice(0));
+      this.remove(worker);
+      this.pump();
+      this.updateRef();
+      return result;
+    })();
+    return worker.stopping;
   }
 
   private spawn(): Worker {
@@ -147,7 +184,9 @@ export class WorkerPool {
     const pid = child.pid!;
     // The child exists once fork returns: its start time is already fixed.
     const identity = identityOfPid(pid) ?? { host: currentProcessIdentity().host, pid, startTime: null };
-    const worker: Worker = { child, pid, identity, ready: false, jobs: [], killing: false, skipAnswers: new Map() };
+    const worker: Worker = { child, pid, identity, ready: false, jobs: [], stopping: undefined, reachable: true, skipAnswers: new Map() };
+    // EPIPE and friends from a worker that is exiting: 'exit' follows and cleans up.
+    child.on('error', () => this.lostChannel(worker));
     child.stdout!.setEncoding('utf8').on('data', (d: string) => worker.jobs[0]?.onOutput('stdout', d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => worker.jobs[0]?.onOutput('stderr', d));
     child.on('message', (msg: any) => {
@@ -161,7 +200,8 @@ export class WorkerPool {
       }
     });
     child.on('exit', (code, sig) => {
-      if (worker.killing) return;
+      this.lostChannel(worker);
+      if (worker.stopping) return;
       const jobs = worker.jobs.splice(0);
       const [running, ...waiting] = jobs;
       running?.reject(new TaskFailedError(`The worker process running the task exited unexpectedly (${sig ?? `exit code ${code}`}).`));
@@ -236,7 +276,7 @@ export class WorkerPool {
       while (this.workers.length < this.size) this.workers.push(this.spawn());
       this.updateRef();
     }
-    const idle = this.workers.filter((w) => w.ready && !w.killing && w.jobs.length === 0);
+    const idle = this.workers.filter((w) => w.ready && w.reachable && !w.stopping && w.jobs.length === 0);
     for (let wi = 0; wi < idle.length && this.queue.length; wi++) {
       const w = idle[wi];
       const batch = [this.queue.shift()!];
@@ -246,7 +286,7 @@ export class WorkerPool {
         while (batch.length < share + 1 && this.queue.length && this.isQuick(this.queue[0])) batch.push(this.queue.shift()!);
       }
       w.jobs.push(...batch);
-      w.child.send({ t: 'run', jobs: batch.map((j) => ({ key: j.key, dispatchId: j.dispatchId, payload: j.payload })) });
+      this.send(w, { t: 'run', jobs: batch.map((j) => ({ key: j.key, dispatchId: j.dispatchId, payload: j.payload })) });
       for (const j of batch) j.onStart(w.identity);
     }
   }
@@ -264,10 +304,10 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new TaskCancelledError('The local worker pool was closed.'));
-    const workers = this.workers.splice(0);
-    for (const w of workers) w.killing = true;
-    await Promise.all(workers.map((w) => killProcessGroup(w.pid, 500)));
-    for (const w of workers) for (const j of w.jobs.splice(0)) j.reject(new TaskCancelledError('The local worker pool was closed.'));
+    const workers = [...this.workers];
+    const jobs = workers.flatMap((w) => w.jobs.splice(0));
+    await Promise.all(workers.map((w) => this.stopWorker(w, 500)));
+    for (const j of jobs) j.reject(new TaskCancelledError('The local worker pool was closed.'));
   }
 }
 
