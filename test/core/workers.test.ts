@@ -48,6 +48,31 @@ describe('local workers', () => {
     }
   });
 
+  it('credits every line a quick batched task prints to that task, none lost', async () => {
+    const say = ct.electron(function say(n: number) {
+      console.log(`task says ${n}`);
+      return n;
+    });
+    const fan = ct.lattice((count: number) => Array.from({ length: count }, (_, i) => say(i)));
+    // The first run teaches the pool that `say` is quick, so the second is sent in batches.
+    await ct.dispatchSync(fan)(50);
+    const seen: Array<{ nodeId: number; text: string }> = [];
+    let dispatchId = '';
+    const onOutput = (e: ct.DispatcherEventMap['output']) => e.dispatchId === dispatchId && seen.push({ nodeId: e.nodeId, text: e.text });
+    ct.getDispatcher().on('output', onOutput);
+    try {
+      dispatchId = await ct.dispatch(fan)(400);
+      const res = await ct.getResult(dispatchId, { wait: 60_000 });
+      expect(res.status).toBe('COMPLETED');
+      await waitFor('all 400 lines', () => seen.length >= 400, 10_000);
+      const lines = seen.flatMap((e) => e.text.split('\n').filter(Boolean).map((t) => ({ nodeId: e.nodeId, t })));
+      expect(lines).toHaveLength(400);
+      for (const l of lines) expect(l.t).toBe(`task says ${l.nodeId}`);
+    } finally {
+      ct.getDispatcher().off('output', onOutput);
+    }
+  });
+
   it('emits node and dispatch events as states change', async () => {
     const changes: string[] = [];
     const onNode = (e: ct.DispatcherEventMap['node-changed']) => e.node.status && changes.push(`${e.node.id}:${e.node.status}`);

@@ -40,6 +40,23 @@ process.on('disconnect', () => {
 
 const queue: WorkerJob[] = [];
 let current: string | undefined;
+
+// What a task prints in this process travels on the message channel, in
+// order with its 'done': the stdout/stderr pipes are separate streams, so
+// text sent there can arrive after the outcome and be lost or credited to
+// the next task. Output of the task's own child processes still uses the
+// pipes (it cannot be told apart), credited to the task the pool is running.
+for (const stream of ['stdout', 'stderr'] as const) {
+  const target = process[stream];
+  const write = target.write.bind(target) as (...a: any[]) => boolean;
+  target.write = ((chunk: any, ...rest: any[]) => {
+    if (current === undefined) return write(chunk, ...rest);
+    send({ t: 'out', key: current, stream, text: typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8') });
+    const cb = rest.find((r) => typeof r === 'function');
+    if (cb) process.nextTick(cb);
+    return true;
+  }) as typeof target.write;
+}
 let outbox: unknown[] = [];
 let flushScheduled = false;
 

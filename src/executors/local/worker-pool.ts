@@ -213,7 +213,7 @@ export class WorkerPool {
     return worker;
   }
 
-  private onWorkerMessage(worker: Worker, m: { t: string; key: string; output?: TaskOutput; ms?: number }): void {
+  private onWorkerMessage(worker: Worker, m: { t: string; key: string; output?: TaskOutput; ms?: number; stream?: 'stdout' | 'stderr'; text?: string }): void {
     const i = worker.jobs.findIndex((j) => j.key === m.key);
     if (m.t === 'done' || m.t === 'skipped') {
       if (i >= 0) {
@@ -226,6 +226,8 @@ export class WorkerPool {
         }
       }
       worker.skipAnswers.get(m.key)?.(m.t === 'done' ? 'done' : 'skipped');
+    } else if (m.t === 'out') {
+      if (i >= 0) worker.jobs[i].onOutput(m.stream!, m.text!);
     } else if (m.t === 'running') {
       worker.skipAnswers.get(m.key)?.('running');
     }
