@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cancelledAt, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../src/executors/executor';
+import { cancelledAt, type CancelVerdict, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../src/executors/executor';
 import type { TaskPayload } from '../src/executors/task-payload';
 import { SSHExecutor, closeSSHConnections } from '../src/executors/ssh';
 import { SlurmExecutor } from '../src/executors/slurm';
@@ -57,7 +57,7 @@ class BenchContext implements ExecutionContext {
     }
   }
   log() {}
-  async cancel(): Promise<boolean> {
+  async cancel(): Promise<CancelVerdict> {
     this.cancelled = true;
     this.controller.abort();
     return this.handle ? this.executor.cancel(this.metadata, this.handle) : false;

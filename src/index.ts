@@ -23,7 +23,7 @@ export type { DispatcherEventMap, DispatcherEventName } from './dispatcher/event
 export { setDisplayHook, type DisplayHook } from './dispatcher/display-hook';
 
 export {
-  Executor, type ExecutionContext, type ExecutorConfig, type ExecutorStep, type JobHandle, type TaskMetadata,
+  Executor, type CancelVerdict, type ExecutionContext, type ExecutorConfig, type ExecutorStep, type JobHandle, type TaskMetadata,
 } from './executors/executor';
 export type { TaskPayload, PayloadStep, TaskOutput, StepOutcome } from './executors/task-payload';
 export type { TaskContext } from './executors/runner/run-payload';

@@ -65,6 +65,8 @@ interface NodeState {
 interface KillResult {
   confirmed: boolean;
   detail: string | null;
+  /** The executor found the job had ended by itself: its own outcome stands. */
+  endedByItself?: boolean;
 }
 
 interface JobState {
@@ -352,7 +354,8 @@ export class DispatchRun implements RowSource {
       return;
     }
     this.markFinished(job);
-    const cancelled = job.abort.aborted;
+    // A job that ended by itself before the kill reached it keeps its own outcome (completed or failed).
+    const cancelled = job.abort.aborted && job.killResult?.endedByItself !== true;
     for (const id of job.nodeIds) {
       const n = this.nodes[id];
       if (isTerminal(n.status)) continue;
@@ -594,8 +597,10 @@ export class DispatchRun implements RowSource {
       const handle = JSON.parse(head.jobHandle ?? job.handleJson!) as JobHandle;
       let result: KillResult;
       try {
-        const ok = await executor.cancel(metadata, handle);
-        result = ok ? { confirmed: true, detail: null } : { confirmed: false, detail: `the ${executor.type} executor could not confirm that the job stopped` };
+        const verdict = await executor.cancel(metadata, handle);
+        result = verdict === 'already_finished'
+          ? { confirmed: true, detail: 'the job had already ended by itself', endedByItself: true }
+          : verdict ? { confirmed: true, detail: null } : { confirmed: false, detail: `the ${executor.type} executor could not confirm that the job stopped` };
       } catch (e) {
         result = { confirmed: false, detail: `the ${executor.type} executor failed to cancel the job: ${(e as Error).message}` };
       }

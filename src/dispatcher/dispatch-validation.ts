@@ -1,6 +1,7 @@
 import { ErrorCodes, InvalidInputError } from '../errors';
 import type { Executor, ExecutorConfig } from '../executors/executor';
 import { executorTypes } from '../executors/registry';
+import { withoutSecrets } from '../executors/secrets';
 import { analyzeFunctionSource } from '../workflow/free-variables';
 import { isNodeOutput } from '../workflow/node-output';
 import { assertSerializable } from '../workflow/serializable';
@@ -60,7 +61,7 @@ function validateExecutorSpec(node: GraphNode, known: ReadonlySet<string>): void
   if (typeof type !== 'string' || !known.has(type)) {
     throw new InvalidInputError(
       ErrorCodes.UNKNOWN_EXECUTOR,
-      `Task ${node.id} (${node.name}) names executor ${JSON.stringify(type ?? spec)}, which is not registered. ` +
+      `Task ${node.id} (${node.name}) names executor ${JSON.stringify(type ?? withoutSecrets(spec))}, which is not registered. ` +
         `Known executors: ${executorTypes().join(', ')}. Pass one of these names, an executor instance, or register a plugin with ct.registerExecutor().`,
       { details: { nodeId: node.id } },
     );

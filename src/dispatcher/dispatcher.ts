@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import * as v8 from 'node:v8';
 import { CtError, ErrorCodes, InvalidInputError } from '../errors';
 import type { Executor, ExecutorConfig, JobHandle, TaskMetadata } from '../executors/executor';
 import { createExecutor } from '../executors/registry';
+import { publicConfig } from '../executors/secrets';
 import { registerBuiltinExecutors } from '../executors/builtin';
 import { closeSharedWorkerPool } from '../executors/local/worker-pool';
 import type {
@@ -122,7 +123,7 @@ export class Dispatcher {
       admit: (executor, launch) => this.admit(executor, launch),
       release: (executor) => this.release(executor),
       executorLabel: (node) => (isExecutorInstance(node.executor) ? node.executor.label() : executorTypeOf(node.executor ?? 'local')),
-      executorConfigJson: (node) => this.executorKey(node),
+      executorConfigJson: (node) => (node.kind === 'electron' ? this.executorJson(node).stored : null),
       startSubDispatch: (parent, node, args) => {
         const run = this.createRun(node.lattice!, args, { run: parent, nodeId: node.id });
         run.start();
@@ -158,18 +159,29 @@ export class Dispatcher {
     return spec as ExecutorConfig;
   }
 
-  private readonly configJson = new Map<unknown, string>();
-  /** The executor's config as JSON: its identity for sharing and packing, and what the store keeps. */
-  private executorKey(node: GraphNode): string {
-    if (node.kind !== 'electron') return `sublattice:${node.id}`;
+  private readonly configJson = new Map<unknown, { key: string; stored: string }>();
+  /**
+   * The executor's config as JSON, twice: `stored` without secrets (what the
+   * store keeps), and `key`, its identity for sharing and packing in this
+   * process, which also tells apart configs that differ only in secrets.
+   */
+  private executorJson(node: GraphNode): { key: string; stored: string } {
     const spec = node.executor ?? 'local';
     let json = this.configJson.get(spec);
     if (json === undefined) {
-      json = JSON.stringify(this.executorConfig(node));
+      const config = this.executorConfig(node);
+      const stored = JSON.stringify(publicConfig(config));
+      const full = JSON.stringify(config);
+      const key = full === stored ? stored : `${stored}\0${createHash('sha256').update(full).digest('hex')}`;
+      json = { key, stored };
       if (this.configJson.size > 1000) this.configJson.clear();
       this.configJson.set(spec, json);
     }
     return json;
+  }
+
+  private executorKey(node: GraphNode): string {
+    return node.kind === 'electron' ? this.executorJson(node).key : `sublattice:${node.id}`;
   }
 
   private readonly slots = new Map<Executor<any, any>, { running: number; waiting: Array<() => boolean>; head: number }>();
@@ -412,9 +424,10 @@ export class Dispatcher {
         try {
           const ex = createExecutor(JSON.parse(n.executorConfig));
           const meta: TaskMetadata = { dispatchId, nodeId: n.nodeId, nodeIds: [n.nodeId], name: n.name };
-          const ok = await ex.cancel(meta, JSON.parse(n.jobHandle) as JobHandle);
-          outcome = ok ? 'killed' : 'kill_unconfirmed';
-          if (!ok) detail = `the ${ex.type} executor could not confirm that the job stopped`;
+          const verdict = await ex.cancel(meta, JSON.parse(n.jobHandle) as JobHandle);
+          outcome = verdict === 'already_finished' ? 'already_finished' : verdict ? 'killed' : 'kill_unconfirmed';
+          if (verdict === 'already_finished') detail = `its job had already ended by itself; ${detail}, so its result was not collected`;
+          if (!verdict) detail = `the ${ex.type} executor could not confirm that the job stopped`;
         } catch (e) {
           outcome = 'kill_unconfirmed';
           detail = (e as Error).message;

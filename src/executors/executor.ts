@@ -1,4 +1,5 @@
 import { TaskCancelledError } from '../errors';
+import { publicConfig } from './secrets';
 import type { TaskOutput, TaskPayload } from './task-payload';
 
 /** Identifies the task (or packed chain of tasks) an executor works on. */
@@ -16,6 +17,14 @@ export interface TaskMetadata {
  * store. Plain JSON only, and never a secret.
  */
 export type JobHandle = { [key: string]: string | number | boolean | null | JobHandle | JobHandle[] };
+
+/**
+ * What `cancel` established: `true` the job is gone (stopped by this cancel,
+ * or nothing of it was running), `false` it could not confirm that, or
+ * `'already_finished'` the job had ended by itself before the cancel reached
+ * it (it is reported as such, never as killed).
+ */
+export type CancelVerdict = boolean | 'already_finished';
 
 /** An executor's rebuildable, secret-free configuration, stored with each task. */
 export interface ExecutorConfig {
@@ -84,8 +93,18 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
   /** Options that let another process rebuild this executor. No secrets. */
   protected abstract publicOptions(): Record<string, unknown>;
 
+  /** The stored form: `publicOptions()`, with anything secret left out all the same (see secrets.ts). */
   toConfig(): ExecutorConfig {
-    return { type: this.type, options: this.publicOptions() };
+    return publicConfig({ type: this.type, options: this.publicOptions() });
+  }
+
+  /** JSON and console views show the stored form only: an executor never prints its secrets. */
+  toJSON(): ExecutorConfig {
+    return this.toConfig();
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `${this.constructor.name} ${JSON.stringify(this.toConfig())}`;
   }
 
   /** Short label for the graph, e.g. `local` or `ssh(alice@hpc1)`. */
@@ -141,11 +160,13 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
 
   /**
    * Stop the job named by `jobHandle` and release its resources. Resolve true
-   * only when the executor confirmed the job is gone; false (or throw, with
-   * the reason) when it could not confirm. Must be safe to call twice and on a
-   * job that already ended.
+   * only when the executor confirmed the job is gone; `'already_finished'`
+   * when it found the job had ended by itself; false (or throw, with the
+   * reason) when it could not confirm. Must be safe to call twice and on a
+   * job that already ended, and must never signal anything it cannot prove
+   * is the job's (ids such as pids get reused).
    */
-  abstract cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<boolean>;
+  abstract cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<CancelVerdict>;
 
   /** Release pooled resources (connections, worker processes). */
   async close(): Promise<void> {}

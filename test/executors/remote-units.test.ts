@@ -3,17 +3,22 @@
  * scontrol parsing, batch script rendering and option validation. Quoting is
  * checked by running the quoted text through a real /bin/sh.
  */
-import { execFileSync } from 'node:child_process';
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ErrorCodes } from '../../src/errors';
 import { exportLines, shArgv, shq } from '../../src/executors/remote/shell-quote';
 import { renderJobScript, sbatchCommand, slurmJobName } from '../../src/executors/slurm/sbatch-script';
 import { isTerminalSlurmState, parseScontrolJobs } from '../../src/executors/slurm/scontrol';
 import { resolveSlurmOptions } from '../../src/executors/slurm/slurm-options';
 import { fingerprintOf, hostKeyPolicy, knownKeysFor } from '../../src/executors/ssh/host-key';
-import { killScript, launchScript, statusScript } from '../../src/executors/ssh/remote-process';
+import { killScript, launchScript, statusScript, TASK_MARKER_VAR, type TaskIdentity } from '../../src/executors/ssh/remote-process';
 import { publicSSHOptions, resolveSSHOptions } from '../../src/executors/ssh/ssh-options';
 import { createExecutor } from '../../src/executors/registry';
+import { Executor } from '../../src/executors/executor';
+import { publicConfig } from '../../src/executors/secrets';
 import '../../src/executors/ssh';
 import '../../src/executors/slurm';
 
@@ -42,24 +47,89 @@ describe('shell quoting', () => {
 });
 
 describe('remote process scripts', () => {
-  it('quote the task directory and accept only integer process group ids', () => {
-    const dir = `/tmp/x'; touch /tmp/ct-pwned-unit; '`;
-    for (const script of [statusScript({ taskDir: dir, pgid: 1234 }), killScript({ taskDir: dir, pgid: 1234, graceMs: 100, timeoutMs: 1000 })]) {
-      expect(execFileSync('/bin/sh', ['-c', script]).toString().trim()).toBe('GONE');
+  const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const idOf = (pgid: number, startTime = '', marker = randomBytes(16).toString('hex')): TaskIdentity => ({ pgid, startTime, bootId, marker });
+  const run = (script: string) => execFileSync('/bin/sh', ['-c', script]).toString().trim();
+  const startTimeOf = (pid: number) => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  };
+  /** A session leader of its own (`sleep`), optionally carrying a task marker in its environment. */
+  const sessionLeader = (env: NodeJS.ProcessEnv = {}) => {
+    const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { ...process.env, ...env } });
+    children.push(child);
+    return child.pid!;
+  };
+  const children: ReturnType<typeof spawn>[] = [];
+  afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+  const alive = (pid: number) => {
+    try {
+      return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
     }
-    expect(require('node:fs').existsSync('/tmp/ct-pwned-unit')).toBe(false);
-    execFileSync('/bin/sh', ['-n', '-c', launchScript({ taskDir: dir, runnerDir: '/r', nodePath: 'node', env: { X: `'"` } })]);
-    expect(() => statusScript({ taskDir: '/t', pgid: 1 })).toThrow();
-    expect(() => killScript({ taskDir: '/t', pgid: 12.5, graceMs: 0, timeoutMs: 1 })).toThrow();
-    expect(() => statusScript({ taskDir: '/t', pgid: Number('1; reboot') })).toThrow();
+  };
+
+  it('quote the task directory and accept only integer process group ids and well-formed identities', () => {
+    const dir = `/tmp/x'; touch /tmp/ct-pwned-unit; '`;
+    for (const script of [statusScript({ taskDir: dir, identity: idOf(1234) }), killScript({ taskDir: dir, identity: idOf(1234), graceMs: 100, timeoutMs: 1000 })]) {
+      expect(run(script)).toBe('GONE');
+    }
+    expect(fs.existsSync('/tmp/ct-pwned-unit')).toBe(false);
+    execFileSync('/bin/sh', ['-n', '-c', launchScript({ taskDir: dir, runnerDir: '/r', nodePath: 'node', marker: 'ab'.repeat(8), env: { X: `'"` } })]);
+    expect(() => statusScript({ taskDir: '/t', identity: idOf(1) })).toThrow();
+    expect(() => killScript({ taskDir: '/t', identity: idOf(12.5), graceMs: 0, timeoutMs: 1 })).toThrow();
+    expect(() => statusScript({ taskDir: '/t', identity: idOf(Number('1; reboot')) })).toThrow();
+    expect(() => statusScript({ taskDir: '/t', identity: { ...idOf(1234), marker: `x'; reboot` } })).toThrow();
+    expect(() => statusScript({ taskDir: '/t', identity: { ...idOf(1234), startTime: '1; reboot' } })).toThrow();
+    expect(() => launchScript({ taskDir: '/t', runnerDir: '/r', nodePath: 'node', marker: '$(reboot)' })).toThrow();
   });
 
   it('status of a directory with no task and no process is GONE, and kill of a foreign group does nothing', () => {
-    const out = execFileSync('/bin/sh', ['-c', statusScript({ taskDir: '/nonexistent/ct', pgid: 999999 })]).toString().trim();
-    expect(out).toBe('GONE');
-    // pid 1's session is not this task's: the kill script must not touch it.
-    const k = execFileSync('/bin/sh', ['-c', killScript({ taskDir: '/nonexistent/ct', pgid: process.pid, graceMs: 0, timeoutMs: 100 })]).toString().trim();
-    expect(k).toBe('GONE');
+    expect(run(statusScript({ taskDir: '/nonexistent/ct', identity: idOf(999999) }))).toBe('GONE');
+    // This process's session is not the task's: the kill script must not touch it.
+    expect(run(killScript({ taskDir: '/nonexistent/ct', identity: idOf(process.pid), graceMs: 0, timeoutMs: 100 }))).toBe('GONE');
+  });
+
+  it('act on a session whose leader has the recorded start time, and kill it', () => {
+    const pid = sessionLeader();
+    const identity = idOf(pid, startTimeOf(pid));
+    expect(run(statusScript({ taskDir: '/nonexistent/ct', identity }))).toBe('RUNNING');
+    expect(run(killScript({ taskDir: '/nonexistent/ct', identity, graceMs: 1000, timeoutMs: 5000 }))).toBe('GONE');
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('never signal a reused pgid: another start time, or another boot, means another session', () => {
+    const pid = sessionLeader();
+    const later = String(Number(startTimeOf(pid)) - 1);
+    for (const identity of [idOf(pid, later), { ...idOf(pid, startTimeOf(pid)), bootId: '00000000-0000-0000-0000-000000000000' }]) {
+      expect(run(statusScript({ taskDir: '/nonexistent/ct', identity }))).toBe('GONE');
+      expect(run(killScript({ taskDir: '/nonexistent/ct', identity, graceMs: 0, timeoutMs: 500 }))).toBe('GONE');
+      expect(alive(pid)).toBe(true);
+    }
+  });
+
+  it('find the task processes by their marker once the leader is gone', () => {
+    const marker = randomBytes(16).toString('hex');
+    const pid = sessionLeader({ [TASK_MARKER_VAR]: marker });
+    const bystander = sessionLeader({ [TASK_MARKER_VAR]: randomBytes(16).toString('hex') });
+    const identity = idOf(4_000_000, '1', marker); // the leader (a pid that cannot exist) is gone
+    expect(run(statusScript({ taskDir: '/nonexistent/ct', identity }))).toBe('RUNNING');
+    expect(run(killScript({ taskDir: '/nonexistent/ct', identity, graceMs: 1000, timeoutMs: 5000 }))).toBe('GONE');
+    expect(alive(pid)).toBe(false);
+    expect(alive(bystander)).toBe(true);
+  });
+
+  it('report a task whose exit code is written as FINISHED and leave an unrelated session with its pgid alone', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-task-'));
+    fs.writeFileSync(path.join(dir, 'exit_code'), '0\n');
+    const pid = sessionLeader();
+    const identity = idOf(pid, String(Number(startTimeOf(pid)) - 5));
+    expect(run(statusScript({ taskDir: dir, identity }))).toBe('DONE');
+    expect(run(killScript({ taskDir: dir, identity, graceMs: 0, timeoutMs: 500, removeDir: true }))).toBe('FINISHED');
+    expect(alive(pid)).toBe(true);
+    expect(fs.existsSync(dir)).toBe(true);
+    fs.rmSync(dir, { recursive: true });
   });
 });
 
@@ -132,6 +202,53 @@ describe('SSH options', () => {
     const sl = createExecutor({ type: 'slurm', options: { partition: 'debug', ssh: { host: 'h', username: 'u', passphrase: 'pw' } } });
     expect(JSON.stringify(sl.toConfig())).not.toContain('pw"');
     expect(sl.label()).toBe('slurm(u@h)');
+  });
+});
+
+describe('secrets in configurations', () => {
+  const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
+
+  it('are left out at any depth, by name or by value; references to them stay', () => {
+    const config = {
+      type: 'slurm',
+      options: {
+        partition: 'gpu',
+        ssh: { host: 'h', username: 'u', privateKey: PEM, passphrase: 'hunter2', privateKeyPath: '~/.ssh/id', agent: true },
+        env: { API_TOKEN: 'tok', OMP_NUM_THREADS: '4', KEY_COPY: PEM },
+        nested: [{ password: 'pw', client_secret: 's', keep: 1 }, Buffer.from('raw key bytes')],
+        passwordFile: '/run/secrets/pw',
+      },
+    };
+    expect(publicConfig(config)).toEqual({
+      type: 'slurm',
+      options: {
+        partition: 'gpu',
+        ssh: { host: 'h', username: 'u', privateKeyPath: '~/.ssh/id', agent: true },
+        env: { OMP_NUM_THREADS: '4' },
+        nested: [{ keep: 1 }],
+        passwordFile: '/run/secrets/pw',
+      },
+    });
+    expect(config.options.ssh.passphrase).toBe('hunter2'); // the caller's object is not changed
+  });
+
+  it('never reach the stored form of a plugin, even when its publicOptions forgets to drop them', () => {
+    class Careless extends Executor {
+      readonly type = 'careless';
+      protected publicOptions() {
+        return { queue: 'q', apiKey: 'k-123', credentials: { user: 'u', password: 'p' } };
+      }
+      protected async run(): Promise<never> {
+        throw new Error('not run');
+      }
+      async cancel() {
+        return true;
+      }
+    }
+    const ex = new Careless();
+    expect(ex.toConfig()).toEqual({ type: 'careless', options: { queue: 'q' } });
+    expect(JSON.stringify(ex)).toBe('{"type":"careless","options":{"queue":"q"}}');
+    expect(require('node:util').inspect(ex)).not.toContain('k-123');
   });
 });
 

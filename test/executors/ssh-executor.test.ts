@@ -379,7 +379,7 @@ describeWithDaemons('SSHExecutor', () => {
       forgetSSHCredentials({ host: s.host, port: s.port, username: s.user.username });
       await closeSSHConnections();
       const rebuilt = createExecutor(stored);
-      await expect(rebuilt.cancel(metadata(), { host: s.host, port: s.port, username: s.user.username, pgid: 99999, remoteDir: '/nonexistent' })).rejects.toMatchObject({
+      await expect(rebuilt.cancel(metadata(), { host: s.host, port: s.port, username: s.user.username, pgid: 99999, startTime: '1', bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), marker: 'ab'.repeat(8), remoteDir: '/nonexistent' })).rejects.toMatchObject({
         code: ErrorCodes.CREDENTIALS_REQUIRED,
         message: expect.stringMatching(/encrypted/),
       });

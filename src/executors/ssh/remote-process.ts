@@ -4,12 +4,32 @@
  * variable part is quoted with `shq`, numbers are checked to be integers.
  *
  * The task runs in its own session (`setsid`), so its session id = process
- * group id = the launcher's `$!`: kill the group, plus any member of the
- * session that moved to another group, and nothing else.
+ * group id = the launcher's `$!`. A pgid alone is not an identity: once the
+ * task's processes are gone the kernel may hand the same number to an
+ * unrelated session (a later login, another task). So the launcher records
+ * the session leader's start time and the host's boot id, and gives every
+ * process of the task a marker in its environment; the scripts below act on
+ * a process only when one of those proves it is the task's, checked on the
+ * host in the same exec, right before any signal.
  */
 import * as path from 'node:path';
 import { exportLines, shq } from '../remote/shell-quote';
 import { runnerLines, TaskFiles } from '../remote/task-staging';
+
+/** The environment variable that marks every process a task starts. */
+export const TASK_MARKER_VAR = 'COVALENT_TS_TASK';
+
+/** What identifies a task's processes on its host, recorded when it starts. */
+export interface TaskIdentity {
+  /** Process group (= session) id: the session leader's pid. */
+  pgid: number;
+  /** The leader's start time (/proc/<pid>/stat field 22, clock ticks since boot); '' if it ended before it was read. */
+  startTime: string;
+  /** /proc/sys/kernel/random/boot_id when the task started: start times count from this boot. */
+  bootId: string;
+  /** Value of TASK_MARKER_VAR in the environment of the task's processes. */
+  marker: string;
+}
 
 /** Only directories named as newTaskDir() names them, under a `jobs` directory, are ever removed. */
 export function isTaskDir(dir: string): boolean {
@@ -27,8 +47,42 @@ function pgidOf(pgid: number): number {
   return pgid;
 }
 
-/** Start the task detached (it outlives the SSH channel and connection) and print its pgid. */
-export function launchScript(opts: { taskDir: string; runnerDir: string; nodePath: string; env?: Record<string, string> }): string {
+const MARKER = /^[0-9a-f]{16,64}$/;
+const START_TIME = /^\d*$/;
+const BOOT_ID = /^[0-9a-f-]{36}$/;
+
+/** True when `v` is a complete, well-formed identity (handles of older versions have none). */
+export function isTaskIdentity(v: Partial<TaskIdentity>): v is TaskIdentity {
+  return (
+    typeof v.pgid === 'number' && Number.isInteger(v.pgid) && v.pgid > 1 &&
+    typeof v.startTime === 'string' && START_TIME.test(v.startTime) &&
+    typeof v.bootId === 'string' && BOOT_ID.test(v.bootId) &&
+    typeof v.marker === 'string' && MARKER.test(v.marker)
+  );
+}
+
+function checkedIdentity(id: TaskIdentity): TaskIdentity {
+  pgidOf(id.pgid);
+  if (!isTaskIdentity(id)) throw new TypeError(`Not a task identity: ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** Field N (3 = state, 22 = start time) of /proc/PID/stat; the command name may hold spaces and parentheses. */
+const STAT_FIELD = `ct_stat() { awk -v n="$2" '{ sub(/.*\\) /, ""); print $(n - 2) }' "/proc/$1/stat" 2>/dev/null; }`;
+
+/** The launcher's answer and the pgid file: `PGID START_TIME BOOT_ID`. */
+export function parseLaunchAnswer(text: string, marker: string): TaskIdentity | undefined {
+  const [pg, startTime = '', bootId = ''] = text.trim().split(/\s+/);
+  const id = { pgid: Number.parseInt(pg, 10), startTime, bootId, marker };
+  return isTaskIdentity(id) ? id : undefined;
+}
+
+/**
+ * Start the task detached (it outlives the SSH channel and connection) and
+ * print `PGID START_TIME BOOT_ID`, also written to the task's pgid file.
+ */
+export function launchScript(opts: { taskDir: string; runnerDir: string; nodePath: string; marker: string; env?: Record<string, string> }): string {
+  if (!MARKER.test(opts.marker)) throw new TypeError(`Not a task marker: ${opts.marker}`);
   const f = (name: string) => shq(path.posix.join(opts.taskDir, name));
   const inner = [
     `exec >${f(TaskFiles.stdout)} 2>${f(TaskFiles.stderr)}`,
@@ -38,57 +92,83 @@ export function launchScript(opts: { taskDir: string; runnerDir: string; nodePat
   return [
     `cd ${shq(opts.taskDir)} || exit 97`,
     `command -v setsid >/dev/null 2>&1 || { echo 'setsid is not installed on this host (package util-linux)' >&2; exit 98; }`,
-    `nohup setsid /bin/sh -c ${shq(inner)} >/dev/null 2>&1 </dev/null &`,
+    `[ -r /proc/self/stat ] || { echo 'covalent-ts needs /proc on the remote host to identify its processes' >&2; exit 98; }`,
+    STAT_FIELD,
+    // The marker is in the environment of the session leader and everything it starts.
+    `${TASK_MARKER_VAR}=${shq(opts.marker)} nohup setsid /bin/sh -c ${shq(inner)} >/dev/null 2>&1 </dev/null &`,
     `ct_pid=$!`,
-    `echo "$ct_pid" > ${f(TaskFiles.pgid)}`,
-    `echo "$ct_pid"`,
+    // A start time is set at fork: reading it after setsid's exec gives the same value.
+    `ct_id="$ct_pid $(ct_stat "$ct_pid" 22) $(cat /proc/sys/kernel/random/boot_id)"`,
+    `echo "$ct_id" > ${f(TaskFiles.pgid)}`,
+    `echo "$ct_id"`,
   ].join('\n');
 }
 
-/** Lines that set `ct_alive=yes` when a non-zombie process of session $ct_pg is left. */
-const ALIVE_CHECK = `ct_alive=no; if ps -o stat= -s "$ct_pg" 2>/dev/null | grep -qv '^Z'; then ct_alive=yes; fi`;
+/**
+ * Shell functions over one task's identity:
+ * - `ct_leader_ours`: the session leader still runs and is the task's (same boot, same start time);
+ * - `ct_pids`: the task's live (non-zombie) processes: the session's members
+ *   while the leader is the task's, plus any process carrying the marker
+ *   (also those that left the session);
+ * - `ct_alive`: whether any is left.
+ */
+function identityLines(id: TaskIdentity): string[] {
+  const { pgid, startTime, bootId, marker } = checkedIdentity(id);
+  return [
+    `ct_pg=${pgid}; ct_start=${shq(startTime)}; ct_boot=${shq(bootId)}; ct_mark=${shq(`${TASK_MARKER_VAR}=${marker}`)}`,
+    STAT_FIELD,
+    `ct_leader_ours() { [ -n "$ct_start" ] && [ "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" = "$ct_boot" ] && [ "$(ct_stat "$ct_pg" 22)" = "$ct_start" ]; }`,
+    `ct_pids() {`,
+    `  { if ct_leader_ours; then ps -o pid=,stat= -s "$ct_pg" 2>/dev/null; fi`,
+    `    for ct_f in $(grep -lxzF -- "$ct_mark" /proc/[0-9]*/environ 2>/dev/null); do ct_p=\${ct_f#/proc/}; ct_p=\${ct_p%/environ}; echo "$ct_p $(ct_stat "$ct_p" 3)"; done`,
+    `  } | awk '$2 != "" && $2 !~ /^Z/ { print $1 }' | sort -un`,
+    `}`,
+    `ct_alive() { if ct_leader_ours && [ "$(ct_stat "$ct_pg" 3)" != Z ]; then return 0; fi; [ -n "$(ct_pids)" ]; }`,
+  ];
+}
 
-/** Prints DONE (exit code written), RUNNING, or GONE (no process left, no exit code). */
-export function statusScript(opts: { taskDir: string; pgid: number }): string {
+/** Prints DONE (exit code written), RUNNING, or GONE (no process of the task left, no exit code). */
+export function statusScript(opts: { taskDir: string; identity: TaskIdentity }): string {
   const exit = shq(path.posix.join(opts.taskDir, TaskFiles.exitCode));
   return [
-    `ct_pg=${pgidOf(opts.pgid)}`,
+    ...identityLines(opts.identity),
     `if [ -f ${exit} ]; then echo DONE; exit 0; fi`,
-    ALIVE_CHECK,
-    `if [ "$ct_alive" = yes ]; then echo RUNNING; exit 0; fi`,
+    `if ct_alive; then echo RUNNING; exit 0; fi`,
     `if [ -f ${exit} ]; then echo DONE; else echo GONE; fi`,
   ].join('\n');
 }
 
 /**
- * TERM the task's session, KILL it after the grace period, and wait until no
- * process of it is left. Prints GONE, or ALIVE followed by what survived.
- * Only acts on the session when it is this task's (its pgid file, or a
- * process naming its directory), so a recycled pid is never signalled.
+ * Stop the task: TERM, KILL after the grace period, and wait until none of
+ * its processes is left. Prints
+ * - FINISHED when the task had already ended by itself (its exit code is
+ *   written); leftovers that carry its marker are still stopped, and its
+ *   directory is kept (it holds the result);
+ * - GONE once nothing of it is left (nothing may have been running);
+ * - ALIVE followed by what survived.
+ * Signals go only to processes proven to be the task's (see identityLines):
+ * a pgid that now names an unrelated session is never signalled.
  */
-export function killScript(opts: { taskDir: string; pgid: number; graceMs: number; timeoutMs: number; removeDir?: boolean }): string {
+export function killScript(opts: { taskDir: string; identity: TaskIdentity; graceMs: number; timeoutMs: number; removeDir?: boolean }): string {
   const tick = 50;
   const graceTicks = Math.max(0, Math.ceil(opts.graceMs / tick));
   const maxTicks = Math.max(graceTicks + 1, Math.ceil(opts.timeoutMs / tick));
-  const pgidFile = shq(path.posix.join(opts.taskDir, TaskFiles.pgid));
+  const exit = shq(path.posix.join(opts.taskDir, TaskFiles.exitCode));
   const signalAll = (sig: string) =>
-    `kill -s ${sig} -- -"$ct_pg" 2>/dev/null; for ct_p in $(ps -o pid= -s "$ct_pg" 2>/dev/null); do kill -s ${sig} "$ct_p" 2>/dev/null; done`;
-  // Once nothing is left, remove the task directory in the same round trip.
-  const gone = opts.removeDir && isTaskDir(opts.taskDir) ? `{ rm -rf -- ${shq(opts.taskDir)}; echo GONE; exit 0; }` : `{ echo GONE; exit 0; }`;
+    `if [ "$ct_finished" = no ] && ct_leader_ours; then kill -s ${sig} -- -"$ct_pg" 2>/dev/null; fi; for ct_p in $(ct_pids); do kill -s ${sig} "$ct_p" 2>/dev/null; done`;
+  // Once nothing is left, remove the task directory in the same round trip (not a finished task's: it holds the result).
+  const remove = opts.removeDir && isTaskDir(opts.taskDir) ? `rm -rf -- ${shq(opts.taskDir)}; ` : '';
+  const gone = `{ if [ "$ct_finished" = yes ]; then echo FINISHED; else ${remove}echo GONE; fi; exit 0; }`;
   return [
-    `ct_pg=${pgidOf(opts.pgid)}`,
-    `ct_owned=no`,
-    `if [ -f ${pgidFile} ] && [ "$(cat ${pgidFile})" = "$ct_pg" ]; then ct_owned=yes;`,
-    `elif ps -o args= -s "$ct_pg" 2>/dev/null | grep -qF -- ${shq(opts.taskDir)}; then ct_owned=yes; fi`,
-    ALIVE_CHECK,
-    `if [ "$ct_owned" = no ] || [ "$ct_alive" = no ]; then ${gone}; fi`,
+    ...identityLines(opts.identity),
+    `ct_finished=no; if [ -f ${exit} ]; then ct_finished=yes; fi`,
+    `if ! ct_alive; then ${gone}; fi`,
     signalAll('TERM'),
     `ct_i=0`,
     `while :; do`,
-    `  ${ALIVE_CHECK}`,
-    `  if [ "$ct_alive" = no ]; then ${gone}; fi`,
+    `  if ! ct_alive; then ${gone}; fi`,
     `  if [ "$ct_i" -ge ${graceTicks} ]; then ${signalAll('KILL')}; fi`,
-    `  if [ "$ct_i" -ge ${maxTicks} ]; then echo ALIVE; ps -o pid=,stat=,args= -s "$ct_pg"; exit 0; fi`,
+    `  if [ "$ct_i" -ge ${maxTicks} ]; then echo ALIVE; for ct_p in $(ct_pids); do ps -o pid=,stat=,args= -p "$ct_p"; done; exit 0; fi`,
     `  ct_i=$((ct_i + 1)); sleep 0.05`,
     `done`,
   ].join('\n');

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ErrorCodes, ExecutorError, InvalidInputError } from '../../errors';
-import { cancelledAt, Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
+import { cancelledAt, Executor, type CancelVerdict, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
 import type { TaskOutput, TaskPayload } from '../task-payload';
 import { encodePayload } from '../runner/payload-codec';
 import { Backoff, sleepUnlessAborted, sleepUnlessCancelled } from '../remote/backoff';
@@ -29,7 +29,7 @@ import {
 } from '../remote/task-staging';
 import { sshPool } from './connection-pool';
 import { provideSSHCredentials } from './credentials';
-import { killScript, launchScript, statusScript } from './remote-process';
+import { isTaskIdentity, killScript, launchScript, parseLaunchAnswer, statusScript, type TaskIdentity } from './remote-process';
 import { SSHHost } from './ssh-host';
 import { positiveInt, publicSSHOptions, resolveSSHOptions, type ResolvedSSHOptions, type SSHConnectionOptions } from './ssh-options';
 
@@ -56,7 +56,13 @@ export interface SSHJobHandle extends JobHandle {
   host: string;
   port: number;
   username: string;
+  /** The task's process group (= session) id on the host. */
   pgid: number;
+  /** Start time of the group's leader and the host's boot id: the pgid is the task's only while both match. */
+  startTime: string;
+  bootId: string;
+  /** Marker in the environment of every process of the task. */
+  marker: string;
   remoteDir: string;
 }
 
@@ -64,6 +70,8 @@ interface Prepared {
   payload: TaskPayload;
   host: SSHHost;
   token: string;
+  /** Goes into the environment of the task's processes (see remote-process.ts). */
+  marker: string;
   workDir?: string;
   runnerDir?: string;
   taskDir?: string;
@@ -142,7 +150,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
   protected async serialize(payload: TaskPayload): Promise<Prepared> {
     encodePayload(payload); // fail now, before anything remote happens, if it cannot travel
     const token = randomBytes(6).toString('hex');
-    return { payload, token, host: new SSHHost(this.ssh, token) };
+    return { payload, token, marker: randomBytes(16).toString('hex'), host: new SSHHost(this.ssh, token) };
   }
 
   protected async upload(p: Prepared, ctx: ExecutionContext): Promise<void> {
@@ -157,12 +165,12 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     const taskDir = p.taskDir!;
     await p.host.connection();
     ctx.checkCancelled('run');
-    const started = await p.host.exec(launchScript({ taskDir, runnerDir: p.runnerDir!, nodePath: this.nodePath, env: this.env }));
-    const pgid = Number.parseInt(started.stdout.trim(), 10);
-    if (started.code !== 0 || !Number.isInteger(pgid) || pgid <= 1) {
+    const started = await p.host.exec(launchScript({ taskDir, runnerDir: p.runnerDir!, nodePath: this.nodePath, marker: p.marker, env: this.env }));
+    const identity = started.code === 0 ? parseLaunchAnswer(started.stdout, p.marker) : undefined;
+    if (!identity) {
       throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not start the task on ${p.host.describe()} (exit ${started.code}): ${started.stderr.trim() || started.stdout.trim()}`);
     }
-    const handle: SSHJobHandle = { host: this.ssh.host, port: this.ssh.port, username: this.ssh.username, pgid, remoteDir: taskDir };
+    const handle: SSHJobHandle = { host: this.ssh.host, port: this.ssh.port, username: this.ssh.username, ...identity, remoteDir: taskDir };
     await ctx.setJobHandle(handle);
     return { handle, files: await this.waitForExit(p.host, handle, ctx) };
   }
@@ -178,7 +186,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
       }
       let state: string | undefined;
       try {
-        const r = await host.exec(statusScript({ taskDir: handle.remoteDir, pgid: handle.pgid }), { timeoutMs: 60000 });
+        const r = await host.exec(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000 });
         state = r.stdout.trim();
         failingSince = undefined;
         if (r.code !== 0 || !['DONE', 'RUNNING', 'GONE'].includes(state)) {
@@ -232,14 +240,21 @@ export class SSHExecutor extends Executor<Prepared, Job> {
    */
   private async stopLeftover(p: Prepared): Promise<void> {
     const raw = await p.host.readFile(path.posix.join(p.taskDir!, TaskFiles.pgid)).catch(() => undefined);
-    const pgid = raw ? Number.parseInt(raw.toString('utf8').trim(), 10) : NaN;
-    if (!Number.isInteger(pgid) || pgid <= 1) return;
-    await p.host.exec(killScript({ taskDir: p.taskDir!, pgid, graceMs: this.cancelGraceMs, timeoutMs: this.cancelGraceMs + 20000 }), {
+    const identity = raw ? parseLaunchAnswer(raw.toString('utf8'), p.marker) : undefined;
+    if (!identity) return;
+    await p.host.exec(killScript({ taskDir: p.taskDir!, identity, graceMs: this.cancelGraceMs, timeoutMs: this.cancelGraceMs + 20000 }), {
       timeoutMs: this.cancelGraceMs + 60000,
     });
   }
 
-  async cancel(_meta: TaskMetadata, jobHandle: JobHandle): Promise<boolean> {
+  /**
+   * Stop the task named by the handle: true once none of its processes is
+   * left, `already_finished` when it had ended by itself (its exit code is
+   * written) before the cancel. Only processes proven to be the task's on
+   * the host (leader start time and boot id, or the marker in their
+   * environment) are signalled.
+   */
+  async cancel(_meta: TaskMetadata, jobHandle: JobHandle): Promise<CancelVerdict> {
     const h = jobHandle as Partial<SSHJobHandle>;
     if (typeof h.pgid !== 'number' || typeof h.remoteDir !== 'string' || typeof h.host !== 'string' || typeof h.username !== 'string') {
       throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `Not an SSH job handle: ${JSON.stringify(jobHandle)}.`);
@@ -252,11 +267,20 @@ export class SSHExecutor extends Executor<Prepared, Job> {
         `The job ran as ${h.username}@${h.host}:${port}, but this executor logs in as ${this.ssh.username}@${this.ssh.host}:${this.ssh.port}: cancel it with the executor that started it.`,
       );
     }
+    if (!isTaskIdentity(h)) {
+      throw new ExecutorError(
+        ErrorCodes.EXECUTOR_FAILED,
+        `The handle of task pgid ${h.pgid} on ${h.username}@${h.host} does not say how to recognise its processes (it was stored by an older ` +
+          `covalent-ts), so nothing was signalled: a reused pgid may belong to another program. Check ${h.remoteDir} on the host and stop the task by hand.`,
+        { details: { ...h } },
+      );
+    }
+    const identity: TaskIdentity = h;
     const login = this.ssh;
     const host = new SSHHost(login, `cancel-${randomBytes(4).toString('hex')}`);
     const script = killScript({
       taskDir: h.remoteDir,
-      pgid: h.pgid,
+      identity,
       graceMs: this.cancelGraceMs,
       timeoutMs: this.cancelGraceMs + 20000,
       removeDir: this.cleanupRemote,
@@ -274,6 +298,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
       }
       const answer = result.stdout.trim();
       if (result.code === 0 && answer === 'GONE') return true;
+      if (result.code === 0 && answer === 'FINISHED') return 'already_finished';
       throw new ExecutorError(
         ErrorCodes.EXECUTOR_FAILED,
         `Could not confirm that task pgid ${h.pgid} on ${host.describe()} stopped: ${answer || result.stderr.trim()}`,

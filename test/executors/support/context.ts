@@ -4,7 +4,7 @@
  * recording, and the dispatcher's rule that a cancel racing `setJobHandle`
  * cancels the new job. Hooks let a test request a cancel at an exact point.
  */
-import { cancelledAt, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../../../src/executors/executor';
+import { cancelledAt, type CancelVerdict, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../../../src/executors/executor';
 
 let counter = 0;
 export function metadata(name = 'task', nodeId = 0): TaskMetadata {
@@ -25,7 +25,7 @@ export class TestContext implements ExecutionContext {
   readonly logs: { stream: 'stdout' | 'stderr'; text: string }[] = [];
   handle: JobHandle | undefined;
   /** What `cancel()` answered when the race rule or `requestCancel` called it. */
-  cancelResults: boolean[] = [];
+  cancelResults: CancelVerdict[] = [];
   private cancelRequested = false;
 
   constructor(
@@ -86,7 +86,7 @@ export class TestContext implements ExecutionContext {
     this.controller.abort();
   }
 
-  async requestCancel(executor: Executor<any, any> = this.executor): Promise<boolean | undefined> {
+  async requestCancel(executor: Executor<any, any> = this.executor): Promise<CancelVerdict | undefined> {
     this.markCancelRequested();
     if (!this.handle) return undefined;
     const ok = await executor.cancel(this.metadata, this.handle);
