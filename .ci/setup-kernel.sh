@@ -5,10 +5,11 @@
 # everything is present, runs `apt-get update` only when a package is missing.
 set -euo pipefail
 
-PKGS=(python3-jupyter-kernel-test python3-nbclient python3-jupyter-client python3-nbformat python3-jupyter-core)
+# jupyter-core and jupyter-client give the `jupyter` / `jupyter kernelspec` commands users run.
+PKGS=(python3-jupyter-kernel-test python3-nbclient python3-jupyter-client python3-nbformat python3-jupyter-core jupyter-core jupyter-client)
 
 check() {
-  /usr/bin/python3 -c 'import jupyter_kernel_test, nbclient, jupyter_client, nbformat' >/dev/null 2>&1
+  /usr/bin/python3 -c 'import jupyter_kernel_test, nbclient, jupyter_client, nbformat' >/dev/null 2>&1 && [ -x /usr/bin/jupyter-kernelspec ]
 }
 
 if check; then

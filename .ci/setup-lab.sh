@@ -5,7 +5,9 @@
 #    (PyPI is not reachable, so there is no `jupyterlab` Python package).
 #  - npm: the extension's own dependency tree (labextension/), then the
 #    prebuilt extension (labextension/prebuilt) and the host app
-#    (labextension/app/build) via `npm run build:lab`.
+#    (labextension/app/build) via `npm run build:lab`; each step runs only
+#    when its inputs changed (scripts/build.js, content stamps), so a warm
+#    `npm start` does not reinstall or rebuild anything.
 # Nothing is started here: the tests start their own servers and browsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +29,6 @@ fi
 # Debian's Python must see the Jupyter packages (the python3 on PATH may not).
 /usr/bin/python3 -c 'import jupyter_server, jupyterlab_server'
 
-(cd labextension && npm ci --no-audit --no-fund)
-npm run build:lab
+node scripts/build.js lab
 test -f labextension/prebuilt/package.json
 test -f labextension/app/build/static/main.js

@@ -5,6 +5,7 @@
  */
 import { readConnectionFile } from './connection';
 import { Kernel } from './kernel';
+import { watchParents } from '../src/process/parent-watch';
 
 async function main(argv: string[]): Promise<void> {
   const file = argv[2];
@@ -14,6 +15,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const kernel = new Kernel(readConnectionFile(file), { cwd: process.cwd() });
   await kernel.start();
+  // Like ipykernel's parent poller: a kernel whose Jupyter server died (even by
+  // SIGKILL) shuts down, taking its task workers with it, instead of running on.
+  if (process.env.JPY_PARENT_PID) watchParents(() => void kernel.shutdown());
 }
 
 main(process.argv).catch((e) => {

@@ -18,6 +18,11 @@ export interface InstallLocation {
   python?: string;
 }
 
+export interface InstallOptions extends InstallLocation {
+  /** Install only the kernelspec; without it a missing prebuilt extension is an error. */
+  kernelOnly?: boolean;
+}
+
 export interface InstallResult {
   dataDir: string;
   kernelDir: string;
@@ -107,16 +112,31 @@ export function renderKernelSpec(root = packageRoot(), node = process.execPath):
   return fill(JSON.parse(template)) as Record<string, unknown>;
 }
 
+/** Why the prebuilt extension is missing, and the command that fixes it here. */
+function extensionMissing(root: string, prebuilt: string): CtError {
+  const checkout = fs.existsSync(path.join(root, 'labextension', 'src'));
+  const fix = checkout
+    ? `build it with \`npm --prefix ${JSON.stringify(root)} run build:lab\` (a source checkout; it installs the extension's own dependencies first), then run install again`
+    : 'this copy of covalent-ts was packed without it: install a package made by `npm pack` (its prepack step builds the extension)';
+  return new CtError(
+    ErrorCodes.LAB_NOT_BUILT,
+    `The JupyterLab extension is not built (${prebuilt} is missing): ${fix}. To install only the kernel, pass --kernel-only.`,
+  );
+}
+
 /**
- * Writes `<datadir>/kernels/covalent-ts/` (kernel.json and logos) and, when
- * the prebuilt extension is present, `<datadir>/labextensions/covalent-ts-labextension/`.
- * Existing copies are replaced.
+ * Writes `<datadir>/kernels/covalent-ts/` (kernel.json and logos) and
+ * `<datadir>/labextensions/covalent-ts-labextension/` (the prebuilt extension
+ * with install.json), unless `kernelOnly`. Existing copies are replaced; a
+ * missing prebuilt extension is an error (`CT_LAB_NOT_BUILT`) before anything is written.
  */
-export function install(loc: InstallLocation, root = packageRoot()): InstallResult {
+export function install(loc: InstallOptions, root = packageRoot()): InstallResult {
   const main = path.join(root, 'dist', 'kernel', 'main.js');
   if (!fs.existsSync(main)) {
     throw new CtError(ErrorCodes.INVALID_ARGUMENT, `The kernel is not built (${main} is missing); run \`npm run build\` in ${root}.`);
   }
+  const prebuilt = path.join(root, 'labextension', 'prebuilt');
+  if (!loc.kernelOnly && !fs.existsSync(path.join(prebuilt, 'package.json'))) throw extensionMissing(root, prebuilt);
   const dataDir = resolveDataDir(loc);
   const kernelDir = path.join(dataDir, 'kernels', KERNEL_NAME);
   fs.rmSync(kernelDir, { recursive: true, force: true });
@@ -126,8 +146,7 @@ export function install(loc: InstallLocation, root = packageRoot()): InstallResu
     fs.copyFileSync(path.join(root, 'kernel', 'kernelspec', logo), path.join(kernelDir, logo));
   }
   let labextensionDir: string | null = null;
-  const prebuilt = path.join(root, 'labextension', 'prebuilt');
-  if (fs.existsSync(path.join(prebuilt, 'package.json'))) {
+  if (!loc.kernelOnly) {
     labextensionDir = path.join(dataDir, 'labextensions', LABEXTENSION_NAME);
     fs.rmSync(labextensionDir, { recursive: true, force: true });
     fs.mkdirSync(path.dirname(labextensionDir), { recursive: true });
@@ -164,8 +183,9 @@ export function registerInstallCommands(program: Command): void {
   locationOptions(
     program
       .command('install')
-      .description('Install the covalent-ts Jupyter kernel (and the JupyterLab extension when built) into a Jupyter data dir'),
-  ).action((opts: InstallLocation) => {
+      .description('Install the covalent-ts Jupyter kernel and the JupyterLab extension into a Jupyter data dir')
+      .option('--kernel-only', 'install only the kernelspec, not the JupyterLab extension'),
+  ).action((opts: InstallOptions) => {
     const r = install(opts);
     process.stdout.write(`Installed kernelspec ${KERNEL_NAME} in ${r.kernelDir}\n`);
     if (r.labextensionDir) process.stdout.write(`Installed JupyterLab extension in ${r.labextensionDir}\n`);

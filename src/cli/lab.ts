@@ -4,9 +4,13 @@ import * as path from 'path';
 import { ErrorCodes } from '../errors';
 import { LabError } from '../lab/lab-error';
 import { packageRoot, startLabServer } from '../lab/lab-server';
+import { watchParents } from '../process/parent-watch';
 
-/** The example opened first; the kernel issue ships it in examples/. */
-const PREFERRED_EXAMPLES = ['cancel-demo.ipynb', 'getting-started.ipynb'];
+/** The example opened first (all of examples/ is copied). */
+const PREFERRED_EXAMPLES = ['01-dispatch-and-results.ipynb'];
+
+/** Ctrl-C, `kill`, and a closed terminal all stop the lab and everything it started. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -16,20 +20,36 @@ function parsePort(value: string): number {
   return n;
 }
 
-/** Copy an example notebook into the notebook dir unless one of that name is there. */
-function placeExample(notebookDir: string): string | null {
+/**
+ * Copy every example notebook into the notebook dir (never over a file of the
+ * same name, which may hold the user's edits); returns the one to open first.
+ */
+function placeExamples(notebookDir: string): string | null {
   const examples = path.join(packageRoot(), 'examples');
   const all = fs.existsSync(examples) ? fs.readdirSync(examples).filter(f => f.endsWith('.ipynb')).sort() : [];
-  const pick = PREFERRED_EXAMPLES.find(f => all.includes(f)) ?? all[0];
-  if (!pick) {
-    return null;
+  const copied: string[] = [];
+  for (const name of all) {
+    const dest = path.join(notebookDir, name);
+    if (!fs.existsSync(dest)) {
+      fs.copyFileSync(path.join(examples, name), dest);
+      copied.push(name);
+    }
   }
-  const dest = path.join(notebookDir, pick);
-  if (!fs.existsSync(dest)) {
-    fs.copyFileSync(path.join(examples, pick), dest);
-    process.stderr.write(`covalent-ts: copied the example notebook to ${dest}\n`);
+  if (copied.length) {
+    process.stderr.write(`covalent-ts: copied example notebooks to ${notebookDir}: ${copied.join(', ')}\n`);
   }
-  return pick;
+  return PREFERRED_EXAMPLES.find(f => all.includes(f)) ?? all[0] ?? null;
+}
+
+/** Resolves when it is time to stop: a signal, or the loss of whoever started us. */
+function stopRequested(): Promise<string> {
+  return new Promise(resolve => {
+    // A closed terminal makes writes fail (EIO/EPIPE): that must not crash us before we clean up.
+    process.stdout.on('error', () => undefined);
+    process.stderr.on('error', () => undefined);
+    for (const sig of STOP_SIGNALS) process.once(sig, () => resolve(sig));
+    watchParents(() => resolve('the parent process exited'));
+  });
 }
 
 /** `lab`: start a notebook environment with our kernel and extension (extension issue). */
@@ -42,26 +62,18 @@ export function registerLabCommand(program: Command): void {
     .action(async (opts: { port: number; notebookDir: string }) => {
       const notebookDir = path.resolve(opts.notebookDir);
       fs.mkdirSync(notebookDir, { recursive: true });
-      const example = placeExample(notebookDir);
+      const example = placeExamples(notebookDir);
+      // Listen before the (slow) start, so a signal during start-up is not lost.
+      const stop = stopRequested();
       const server = await startLabServer({ port: opts.port, notebookDir });
       process.stderr.write(
         `covalent-ts: JupyterLab (${server.frontend === 'jupyterlab' ? 'jupyter lab' : 'host app on jupyter_server'}) serving ${notebookDir}; Ctrl-C stops it and its kernels.\n`
       );
       // The URL alone on its own line, so scripts and terminals can pick it up.
       process.stdout.write(`${server.url(example ?? undefined)}\n`);
-      await new Promise<void>(resolve => {
-        let stopping = false;
-        const onSignal = () => {
-          if (stopping) {
-            return;
-          }
-          stopping = true;
-          process.stderr.write('covalent-ts: stopping the server and its kernels…\n');
-          void server.stop().then(resolve, resolve);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      const why = await stop;
+      process.stderr.write(`covalent-ts: stopping the server and its kernels (${why})…\n`);
+      await server.stop();
       process.stderr.write('covalent-ts: stopped.\n');
     });
 }

@@ -59,6 +59,18 @@ export function packageRoot(): string {
   throw new LabError(ErrorCodes.LAB_NOT_BUILT, `Cannot find the covalent-ts package above ${__dirname}.`);
 }
 
+/**
+ * The command that builds what the lab needs, as it works from this copy: in a
+ * source checkout `build:lab` also installs the extension's own dependencies;
+ * an installed package has no sources to build from.
+ */
+function buildAdvice(root: string): string {
+  if (fs.existsSync(path.join(root, 'labextension', 'src'))) {
+    return `run \`npm run build && npm run build:lab\` in ${root} (or \`npm start\`, which builds what changed), then try again.`;
+  }
+  return 'an installed package runs `covalent-ts lab` only with JupyterLab 4 installed (`jupyter-lab` on PATH); or run it from a source checkout (`npm ci && npm start`).';
+}
+
 /** A JupyterLab 4 `jupyter-lab` on PATH, if there is one. */
 function realJupyterLab(): string | null {
   const probe = spawnSync('jupyter-lab', ['--version'], { encoding: 'utf8', timeout: 20000 });
@@ -78,10 +90,7 @@ function installInto(root: string, prefix: string): void {
   const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
   const prebuilt = path.join(root, 'labextension', 'prebuilt', 'package.json');
   if (!fs.existsSync(cli) || !fs.existsSync(prebuilt)) {
-    throw new LabError(
-      ErrorCodes.LAB_NOT_BUILT,
-      'covalent-ts is not built: run `npm run build && npm run build:lab` in the package first.'
-    );
+    throw new LabError(ErrorCodes.LAB_NOT_BUILT, `covalent-ts is not built: ${buildAdvice(root)}`);
   }
   const r = spawnSync(process.execPath, [cli, 'install', '--prefix', prefix], { encoding: 'utf8', timeout: 60000 });
   if (r.status !== 0) {
@@ -171,7 +180,7 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     } else {
       const app = hostAppPaths(root);
       if (!fs.existsSync(app.main)) {
-        throw new LabError(ErrorCodes.LAB_NOT_BUILT, 'The JupyterLab host app is not built: run `npm run build:lab` first.');
+        throw new LabError(ErrorCodes.LAB_NOT_BUILT, `JupyterLab 4 (\`jupyter-lab\`) is not installed and the JupyterLab host app is not built: ${buildAdvice(root)}`);
       }
       command = '/usr/bin/python3';
       args = [app.serve];

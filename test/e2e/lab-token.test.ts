@@ -2,9 +2,9 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { KernelClient, type Conn } from '../../kernel/testing/kernel-client';
+import type { KernelClient } from '../../kernel/testing/kernel-client';
 import { freePort, waitUntil } from './support/lab-session';
-import { cmdline, markedPids, request, startLabCli, type LabCli } from './support/lab-cli';
+import { cmdline, dispatchNaps, markedPids, startLabCli, startLabKernel, type LabCli } from './support/lab-cli';
 
 /**
  * The lab's token is the key to a shell as the lab's user. Another local user
@@ -14,7 +14,6 @@ import { cmdline, markedPids, request, startLabCli, type LabCli } from './suppor
 jest.setTimeout(240000);
 
 const PROBE = path.join(__dirname, 'support', 'local-user-probe.js');
-const KERNEL_MAIN = path.join('dist', 'kernel', 'main.js');
 
 interface ProbeReport {
   uid: number;
@@ -80,22 +79,10 @@ describe('a lab session seen by another local user', () => {
     expect(lab.token).toMatch(/^[0-9a-f]{32,}$/);
 
     // A kernel running a dispatch, so its task workers exist too.
-    const started = await request('POST', `${lab.url.origin}/api/kernels`, lab.token, { name: 'covalent-ts' });
-    expect(started.status).toBe(201);
-    const kernelPid = await waitForPid(lab.marker, argv => argv.some(a => a.endsWith(KERNEL_MAIN)));
-    const conn: Conn = JSON.parse(fs.readFileSync(cmdline(kernelPid).at(-1)!, 'utf8'));
-    client = new KernelClient(conn);
-    await client.connect();
-    const before = markedPids(lab.marker).length;
-    const r = await client.execute(
-      `import * as ct from 'covalent-ts';
-const nap = ct.electron(async (ms: number) => { await new Promise((r) => setTimeout(r, ms)); return ms; });
-const flow = ct.lattice((ms: number) => [nap(ms), nap(ms)]);
-await ct.dispatch(flow)(120000)`,
-      120000
-    );
-    expect(r.reply.content.status).toBe('ok');
-    expect(await waitUntil(() => markedPids(lab!.marker).length > before, 60000, 100)).toBe(true);
+    const kernel = await startLabKernel(lab);
+    client = kernel.client;
+    const conn = kernel.conn;
+    await dispatchNaps(lab, kernel);
     const tree = markedPids(lab.marker);
 
     // Canaries prove the probe's scans would find a secret where it can look.
@@ -127,10 +114,3 @@ await ct.dispatch(flow)(120000)`,
     expect(report.withToken).toBe(201);
   });
 });
-
-async function waitForPid(marker: string, match: (argv: string[]) => boolean): Promise<number> {
-  let pid: number | undefined;
-  await waitUntil(() => (pid = markedPids(marker).find(p => match(cmdline(p)))) !== undefined, 60000, 100);
-  if (pid === undefined) throw new Error('the kernel process did not appear');
-  return pid;
-}

@@ -3,6 +3,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
+import { KernelClient, type Conn } from '../../../kernel/testing/kernel-client';
 import { waitUntil } from './lab-session';
 
 /**
@@ -12,6 +13,7 @@ import { waitUntil } from './lab-session';
  */
 export const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'src', 'cli', 'main.js');
 export const MARK_ENV = 'CT_E2E_MARK';
+const KERNEL_MAIN = path.join('dist', 'kernel', 'main.js');
 
 export interface HttpReply {
   status: number;
@@ -112,4 +114,38 @@ export async function startLabCli(
   }
   const url = new URL(line()!);
   return { child, marker, url, token: url.searchParams.get('token') ?? '', stdout: () => out, stderr: () => err, exited, kill };
+}
+
+/** A kernel the lab's server started, reached over ZMQ through its connection file. */
+export interface LabKernel {
+  pid: number;
+  conn: Conn;
+  client: KernelClient;
+}
+
+/** Start a covalent-ts kernel through the server's REST API and connect to it. */
+export async function startLabKernel(lab: LabCli): Promise<LabKernel> {
+  const started = await request('POST', `${lab.url.origin}/api/kernels`, lab.token, { name: 'covalent-ts' });
+  if (started.status !== 201) throw new Error(`POST /api/kernels: ${started.status} ${started.body}`);
+  let pid: number | undefined;
+  await waitUntil(() => (pid = markedPids(lab.marker).find(p => cmdline(p).some(a => a.endsWith(KERNEL_MAIN)))) !== undefined, 60000, 100);
+  if (pid === undefined) throw new Error('the kernel process did not appear');
+  const conn: Conn = JSON.parse(fs.readFileSync(cmdline(pid).at(-1)!, 'utf8'));
+  const client = new KernelClient(conn);
+  await client.connect();
+  return { pid, conn, client };
+}
+
+/** Run a dispatch of two long naps in the kernel and wait until its task workers exist. */
+export async function dispatchNaps(lab: LabCli, kernel: LabKernel): Promise<void> {
+  const before = markedPids(lab.marker).length;
+  const r = await kernel.client.execute(
+    `import * as ct from 'covalent-ts';
+const nap = ct.electron(async (ms: number) => { await new Promise((r) => setTimeout(r, ms)); return ms; });
+const flow = ct.lattice((ms: number) => [nap(ms), nap(ms)]);
+await ct.dispatch(flow)(120000)`,
+    120000
+  );
+  if (r.reply.content.status !== 'ok') throw new Error(`dispatch cell failed: ${JSON.stringify(r.reply.content)}`);
+  if (!(await waitUntil(() => markedPids(lab.marker).length > before, 60000, 100))) throw new Error('no task worker appeared');
 }

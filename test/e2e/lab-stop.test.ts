@@ -1,0 +1,65 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { packageRoot } from '../../src/lab/lab-server';
+import { freePort, waitUntil } from './support/lab-session';
+import { dispatchNaps, markedPids, startLabCli, startLabKernel, type LabCli } from './support/lab-cli';
+
+/**
+ * Stopping what the user started: a signal to the pid of `npm start` or
+ * `npx covalent-ts lab` (not to the node process inside) stops the lab, the
+ * Jupyter server, every kernel and every task worker within 5 s, and nothing
+ * of the tree is left. The tree is found by a marker in its environment.
+ */
+jest.setTimeout(240000);
+
+const ROOT = packageRoot();
+const STOP_WITHIN_MS = 5000;
+
+type Launcher = 'npm start' | 'npx covalent-ts lab';
+
+async function launch(launcher: Launcher, notebookDir: string): Promise<LabCli> {
+  const port = String(await freePort());
+  const npmArgs =
+    launcher === 'npm start'
+      ? ['start', '--', '--port', port, '--notebook-dir', notebookDir]
+      : ['exec', '--', 'covalent-ts', 'lab', '--port', port, '--notebook-dir', notebookDir];
+  return startLabCli(npmArgs, { command: 'npm', cwd: ROOT, timeoutMs: 200000 });
+}
+
+const cases: Array<[Launcher, NodeJS.Signals]> = [
+  ['npm start', 'SIGTERM'],
+  ['npm start', 'SIGHUP'],
+  ['npm start', 'SIGINT'],
+  ['npm start', 'SIGKILL'], // the parent dies without a word
+  ['npx covalent-ts lab', 'SIGTERM'],
+  ['npx covalent-ts lab', 'SIGHUP']
+];
+
+describe.each(cases)('%s, then %s to its pid', (launcher, signal) => {
+  let lab: LabCli | undefined;
+  const notebookDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-lab-stop-'));
+  afterAll(() => {
+    lab?.kill();
+    fs.rmSync(notebookDir, { recursive: true, force: true });
+  });
+
+  it('stops the lab, the server, the kernel and its task workers within 5 s, leaving nothing', async () => {
+    lab = await launch(launcher, notebookDir);
+    const kernel = await startLabKernel(lab);
+    await dispatchNaps(lab, kernel);
+    kernel.client.close();
+    const tree = markedPids(lab.marker);
+    // npm, the lab, the server, the kernel, at least one task worker (and npx's shell).
+    expect(tree.length).toBeGreaterThanOrEqual(5);
+    expect(tree).toContain(lab.child.pid);
+
+    const sent = Date.now();
+    process.kill(lab.child.pid!, signal);
+    const marker = lab.marker;
+    const gone = await waitUntil(() => markedPids(marker).length === 0, 30000, 50);
+    const elapsed = Date.now() - sent;
+    expect({ gone, left: markedPids(marker) }).toEqual({ gone: true, left: [] });
+    expect(elapsed).toBeLessThanOrEqual(STOP_WITHIN_MS);
+  });
+});
