@@ -22,6 +22,10 @@ const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.UNKNOWN_DISPATCH,
   ErrorCodes.UNKNOWN_TASK,
   ErrorCodes.UNKNOWN_EXECUTOR,
+  ErrorCodes.AMBIGUOUS_ID,
+  ErrorCodes.UNREADABLE_FILE,
+  ErrorCodes.READ_ONLY,
+  ErrorCodes.CREDENTIALS_REQUIRED,
 ]);
 
 /** How a failed command is told: one line on stderr with the code, and the exit code. */

@@ -7,6 +7,8 @@ import { Command } from 'commander';
 import { registerInstallCommands } from './install';
 import { registerLabCommand } from './lab';
 import { registerCancelCommand } from './cancel';
+import { registerListCommand } from './list';
+import { registerStatusCommand } from './status';
 import { cliFailure, EXIT_CODES_HELP } from './exit-codes';
 
 export function buildProgram(): Command {
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
     .addHelpText('afterAll', `\n${EXIT_CODES_HELP}`);
   registerInstallCommands(program);
   registerLabCommand(program);
+  registerListCommand(program);
+  registerStatusCommand(program);
   registerCancelCommand(program);
   return program;
 }

@@ -13,6 +13,7 @@ import type {
 import { Store, rowsEntry } from '../store/store';
 import type { JournalEntry } from '../store/journal';
 import { ctHome } from '../store/ct-home';
+import { assertNotImported } from '../store/imported';
 import type { DispatchRow, NodeRow } from '../store/schema';
 import { describeOwner, isOrphaned, ownerLiveness } from './dispatch-owner';
 import { isLattice, type Lattice } from '../workflow/lattice';
@@ -394,6 +395,7 @@ export class Dispatcher {
     if (!stored) throw this.unknownDispatch(dispatchId);
     const ids = stored.nodes.map((n) => n.nodeId);
     if (taskIds) requireKnownTasks(dispatchId, taskIds, ids.length);
+    assertNotImported(this.home, dispatchId);
     const owner = ownerLiveness(stored.dispatch);
     if (!isTerminal(stored.dispatch.status) && owner !== 'gone') {
       // Running in another process (here, or on another host sharing the store): ask it, through the shared home.

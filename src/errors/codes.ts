@@ -26,6 +26,12 @@ export const ErrorCodes = {
   CONNECTION_FAILED: 'CT_CONNECTION_FAILED',
   LAB_NOT_BUILT: 'CT_LAB_NOT_BUILT',
   LAB_START_FAILED: 'CT_LAB_START_FAILED',
+  /** An id prefix that matches several dispatches: the message lists them. */
+  AMBIGUOUS_ID: 'CT_AMBIGUOUS_ID',
+  /** A file that cannot be read, or is not what it should be (an export file, a key). */
+  UNREADABLE_FILE: 'CT_UNREADABLE_FILE',
+  /** A dispatch imported from another store: it can be viewed, not changed. */
+  READ_ONLY: 'CT_READ_ONLY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

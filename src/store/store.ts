@@ -365,6 +365,24 @@ export class Store {
     return out;
   }
 
+  /** How many tasks of each dispatch are in each status: `counts.get(id)?.RUNNING`. One query for every dispatch. */
+  nodeStatusCounts(): Map<string, Record<string, number>> {
+    this.refresh();
+    const out = new Map<string, Record<string, number>>();
+    const stmt = this.db.prepare('SELECT dispatch_id, status, count(*) AS n FROM nodes GROUP BY dispatch_id, status');
+    try {
+      while (stmt.step()) {
+        const [id, status, n] = stmt.get() as [string, string, number];
+        let c = out.get(id);
+        if (!c) out.set(id, (c = {}));
+        c[status] = n;
+      }
+    } finally {
+      stmt.free();
+    }
+    return out;
+  }
+
   private toDispatchRow(r: Record<string, any>): DispatchRow {
     return {
       dispatchId: r.dispatch_id,

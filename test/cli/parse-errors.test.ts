@@ -9,7 +9,7 @@ const ct = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { 
 describe('errors of the argument parser', () => {
   it.each([
     ['an unknown flag', ['cancel', 'some-id', '--bogus'], /unknown option '--bogus'.*`covalent-ts cancel --help`/],
-    ['a missing argument', ['cancel'], /missing required argument 'dispatchId'/],
+    ['a missing argument', ['cancel'], /missing required argument 'id'/],
     ['a flag without its value', ['cancel', 'some-id', '--reason'], /option '-r, --reason <text>' argument missing/],
     ['a bad flag value', ['cancel', 'some-id', '--task', 'abc'], /"abc" is not a task id/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
