@@ -108,6 +108,57 @@ describe('covalent-ts JupyterLab extension', () => {
     expect(s.consoleErrors).toEqual([]);
   });
 
+  it('reads at a glance: siblings in id order, arrowheads, legible ids, a live clock, the downstream preview', async () => {
+    const g = graph(0);
+    const naps = await idsNamed(g, 'nap');
+    const combines = await idsNamed(g, 'combine');
+    const box = async (id: number) => (await nodeEl(g, id).boundingBox())!;
+    // Siblings left to right in node-id order.
+    const [a, b] = naps.sort((x, y) => x - y);
+    expect((await box(a)).x).toBeLessThan((await box(b)).x);
+    // Every edge ends in an arrowhead pointing into its dependent.
+    const arrows = g.locator('svg.jp-CovalentGraph-edges path.jp-CovalentGraph-arrows');
+    const heads = ((await arrows.getAttribute('d')) ?? '').match(/M/g) ?? [];
+    expect(heads).toHaveLength(3);
+    const arrowBox = (await arrows.boundingBox())!;
+    expect(arrowBox.width).toBeGreaterThan(0);
+    // The id and executor are readable at the default zoom: at least 11 px on screen, not grey on grey.
+    const meta = await nodeEl(g, a)
+      .locator('.jp-CovalentNode-meta')
+      .evaluate((el: any) => {
+        const scale = Number(el.closest('.jp-CovalentGraph-canvas').dataset.scale);
+        const cs = (globalThis as any).getComputedStyle(el);
+        return { text: el.textContent, px: parseFloat(cs.fontSize) * scale, color: cs.color };
+      });
+    expect(meta.text).toBe(`#${a} · local`);
+    expect(meta.px).toBeGreaterThanOrEqual(11);
+    // A running node's elapsed time advances.
+    const time = nodeEl(g, a).locator('.jp-CovalentNode-time');
+    const t0 = await time.textContent();
+    expect(t0).toMatch(/^\d+ s$|min/);
+    await page.waitForFunction(
+      ([el, before]: [any, string]) => el.textContent !== before,
+      [await time.elementHandle(), t0] as [any, string],
+      { timeout: 5000 }
+    );
+    // Hover: the tasks its cancel also stops light up; the description counts them.
+    const button = g.getByRole('button', { name: `Cancel task ${a}`, exact: true });
+    await expect(button.getAttribute('title')).resolves.toBe(`Cancel task ${a} and 2 downstream tasks`);
+    await button.hover();
+    const lit = await g.locator('.jp-CovalentNode.jp-mod-willCancel').evaluateAll((els: any[]) => els.map(e => Number(e.dataset.nodeId)).sort((x, y) => x - y));
+    expect(lit).toEqual([a, ...combines].sort((x, y) => x - y));
+    await screenshot(page, 'e2e-01b-cancel-preview');
+    await page.mouse.move(0, 0);
+    await expect(g.locator('.jp-CovalentNode.jp-mod-willCancel').count()).resolves.toBe(0);
+    // Keyboard focus shows the same preview.
+    await button.focus();
+    await expect(g.locator('.jp-CovalentNode.jp-mod-willCancel').count()).resolves.toBe(3);
+    await nodeEl(g, a).focus();
+    // Every status has its own glyph and text.
+    await expect(nodeEl(g, a).locator('.jp-CovalentNode-glyph').textContent()).resolves.toBe('▶');
+    await expect(nodeEl(g, combines[0]).locator('.jp-CovalentNode-status').textContent()).resolves.toBe('PENDING');
+  });
+
   it('cancels a running task from its button: its process dies, it and its dependents end CANCELLED', async () => {
     const g = graph(0);
     const [target, other] = await idsNamed(g, 'nap');
@@ -127,10 +178,13 @@ describe('covalent-ts JupyterLab extension', () => {
     await expect(field('status')).resolves.toBe('CANCELLED');
     await expect(field('cancelSource')).resolves.toBe('Cancel button in JupyterLab');
     await expect(field('cancelOutcome')).resolves.toMatch(/Killed|Aborted/);
-    // A finished node's cancel button is disabled and says why.
-    const finished = g.getByRole('button', { name: `Cancel task ${target}`, exact: true });
-    await expect(finished.isDisabled()).resolves.toBe(true);
-    await expect(finished.getAttribute('title')).resolves.toMatch(/already finished/);
+    // A finished node has no cancel button; the place says how it ended.
+    await expect(g.getByRole('button', { name: `Cancel task ${target}`, exact: true }).count()).resolves.toBe(0);
+    await expect(nodeEl(g, target).locator('.jp-CovalentNode-outcome').textContent()).resolves.toMatch(/^(killed|aborted before start)$/);
+    for (const id of await idsNamed(g, 'combine')) {
+      await expect(g.getByRole('button', { name: `Cancel task ${id}`, exact: true }).count()).resolves.toBe(0);
+      await expect(nodeEl(g, id).locator('.jp-CovalentNode-outcome').textContent()).resolves.toBe('aborted before start');
+    }
     await screenshot(page, 'e2e-02-task-cancelled');
   });
 
@@ -206,14 +260,24 @@ describe('covalent-ts JupyterLab extension', () => {
     await page.evaluate(() => (globalThis as any).jupyterapp.shell.currentWidget.sessionContext.shutdown());
     const g = graph(2);
     await g.and(page.locator('[data-mode="snapshot"]')).waitFor();
-    await expect(g.locator('.jp-CovalentGraph-mode').textContent()).resolves.toMatch(/^Snapshot taken .+ \(read-only\)$/);
+    await expect(g.locator('.jp-CovalentGraph-mode').textContent()).resolves.toMatch(/^Snapshot \S/);
+    await expect(g.locator('.jp-CovalentGraph-mode').getAttribute('title')).resolves.toMatch(/^Snapshot taken .+ \(read-only\)/);
+    // The toolbar stays on one row with the snapshot label: every item on the same line.
+    const rows = await g.locator('.jp-CovalentGraph-toolbar > *').evaluateAll((els: any[]) =>
+      els.filter(e => e.offsetParent !== null).map(e => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))
+    );
+    expect(Math.max(...rows) - Math.min(...rows)).toBeLessThanOrEqual(4);
+    const cancelDispatchBox = (await g.getByRole('button', { name: 'Cancel dispatch', exact: true }).boundingBox())!;
+    const toolbarBox = (await g.locator('.jp-CovalentGraph-toolbar').boundingBox())!;
+    expect(toolbarBox.height).toBeLessThan(cancelDispatchBox.height * 2);
     const dispatchButton = g.getByRole('button', { name: 'Cancel dispatch', exact: true });
     await expect(dispatchButton.isDisabled()).resolves.toBe(true);
     await expect(dispatchButton.getAttribute('title')).resolves.toMatch(/No kernel connected|read-only/);
+    // Unfinished nodes keep their buttons, disabled, with a tooltip saying why.
     const stillRunning = g.locator('.jp-CovalentNode[data-status="RUNNING"] button.jp-CovalentNode-cancel');
-    if ((await stillRunning.count()) > 0) {
-      await expect(stillRunning.first().isDisabled()).resolves.toBe(true);
-    }
+    expect(await stillRunning.count()).toBeGreaterThan(0);
+    await expect(stillRunning.first().isDisabled()).resolves.toBe(true);
+    await expect(stillRunning.first().getAttribute('title')).resolves.toMatch(/No kernel connected|read-only/);
     await screenshot(page, 'e2e-07-snapshot');
     // The saved output carries the snapshot and an inline-SVG HTML fallback for viewers without the extension.
     const saved = JSON.parse(fs.readFileSync(path.join(s.notebookDir, NB), 'utf8'));
@@ -241,7 +305,7 @@ describe('covalent-ts JupyterLab extension', () => {
         await g.locator('.jp-CovalentGraph-mode').elementHandle(),
         { timeout: 30000 }
       );
-      await expect(g.locator('.jp-CovalentGraph-mode').textContent()).resolves.toMatch(/^Snapshot taken .+ \(read-only\)$/);
+      await expect(g.locator('.jp-CovalentGraph-mode').getAttribute('title')).resolves.toMatch(/^Snapshot taken .+ \(read-only\)/);
       await expect(g.getByRole('button', { name: 'Cancel dispatch', exact: true }).isDisabled()).resolves.toBe(true);
       expect(await g.locator('.jp-CovalentNode').count()).toBe(4);
       await screenshot(p, 'e2e-08-colleague-snapshot');

@@ -67,12 +67,62 @@ describe('DispatchGraph', () => {
     expect(y(2)).toBeLessThan(y(3));
   });
 
-  it('gives unfinished nodes a real cancel button; a finished node’s is disabled and says why', async () => {
+  it('gives unfinished nodes a real cancel button; a finished node has none', async () => {
     const { cancelOf } = await mount(liveKernel());
     expect(cancelOf(1).tagName).toBe('BUTTON');
     expect(cancelOf(1).disabled).toBe(false);
-    expect(cancelOf(0).disabled).toBe(true);
-    expect(cancelOf(0).title).toBe('Task already finished (COMPLETED)');
+    expect(cancelOf(1).hidden).toBe(false);
+    // Hidden: out of the accessibility tree and the tab order, not merely disabled.
+    expect(cancelOf(0).hidden).toBe(true);
+  });
+
+  it('describes a cancel button by what else it stops, and highlights those tasks on focus and hover', async () => {
+    const { cancelOf, nodeEl, frames, model } = await mount(liveKernel());
+    // 1 -> 3: cancelling train also stops report; score (2) feeds report too: 2 -> 3.
+    expect(cancelOf(1).getAttribute('aria-label')).toBe('Cancel task 1');
+    expect(cancelOf(1).title).toBe('Cancel task 1 and 1 downstream task');
+    expect(cancelOf(3).title).toBe('Cancel task 3 (no downstream tasks)');
+    const marked = () => [0, 1, 2, 3].filter(id => nodeEl(id).classList.contains('jp-mod-willCancel'));
+    cancelOf(1).dispatchEvent(new FocusEvent('focusin', { bubbles: true }));
+    expect(marked()).toEqual([1, 3]);
+    cancelOf(1).dispatchEvent(new FocusEvent('focusout', { bubbles: true }));
+    expect(marked()).toEqual([]);
+    cancelOf(2).dispatchEvent(new Event('pointerover', { bubbles: true }));
+    expect(marked()).toEqual([2, 3]);
+    nodeEl(0).dispatchEvent(new Event('pointerover', { bubbles: true }));
+    expect(marked()).toEqual([]);
+    expect(model.node(3)).toBeDefined();
+    frames.run();
+  });
+
+  it('shows a live elapsed time on running nodes and the duration on finished ones', async () => {
+    // Only the clock and intervals are faked: the fake kernel answers on real timeouts.
+    jest.useFakeTimers({ now: Date.parse('2026-01-01T00:00:20.000Z'), doNotFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'queueMicrotask', 'nextTick'] });
+    try {
+      const kernel = new FakeKernel();
+      const snap = diamond();
+      snap.nodes[0] = node(0, { name: 'load', status: 'COMPLETED', startedAt: '2026-01-01T00:00:00.000Z', completedAt: '2026-01-01T00:00:02.500Z' });
+      snap.nodes[1] = node(1, { name: 'train', status: 'RUNNING', dependsOn: [0], startedAt: '2026-01-01T00:00:03.000Z' });
+      kernel.addDispatch(snap);
+      const frames = new Frames();
+      const model = new DispatchModel(snap);
+      const controller = new DispatchController(model, new FakeConnection(kernel));
+      const graph = new DispatchGraph({ model, controller, requestFrame: frames.request });
+      Widget.attach(graph, document.body);
+      await controller.attached;
+      frames.run();
+      const time = (id: number) => graph.node.querySelector(`.jp-CovalentNode[data-node-id="${id}"] .jp-CovalentNode-time`)!.textContent;
+      expect(time(0)).toBe('2.5 s');
+      expect(time(1)).toBe('17 s');
+      jest.advanceTimersByTime(2000);
+      expect(time(1)).toBe('19 s');
+      jest.advanceTimersByTime(60000);
+      expect(time(1)).toBe('1 min 19 s');
+      expect(time(2)).toBe('');
+      graph.dispose();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('cancels a task on click without confirmation and shows CANCELLING in the next frame', async () => {
@@ -103,7 +153,11 @@ describe('DispatchGraph', () => {
     kernel.pushDelta('d-1', [{ id: 1, status: 'CANCELLED', cancelOutcome: 'kill_unconfirmed', cancelDetail: 'host unreachable' }]);
     frames.run();
     expect(nodeEl(1).classList).toContain('jp-mod-killUnconfirmed');
-    expect(nodeEl(1).querySelector('.jp-CovalentNode-status')!.textContent).toMatch(/kill unconfirmed/);
+    // Where the cancel button was, the outcome: never "killed" for an unconfirmed kill.
+    const outcome = nodeEl(1).querySelector<HTMLElement>('.jp-CovalentNode-outcome')!;
+    expect(outcome.hidden).toBe(false);
+    expect(outcome.textContent).toBe('kill unconfirmed');
+    expect(nodeEl(1).getAttribute('aria-label')).toMatch(/kill unconfirmed/);
   });
 
   it('asks before cancelling the whole dispatch', async () => {
@@ -140,7 +194,8 @@ describe('DispatchGraph', () => {
   it('is a read-only snapshot labelled with its time when no kernel is connected', async () => {
     const { q, cancelOf, graph } = await mount(null);
     expect(graph.node.dataset.mode).toBe('snapshot');
-    expect(q('.jp-CovalentGraph-mode')!.textContent).toMatch(/^Snapshot taken .+ \(read-only\)$/);
+    expect(q('.jp-CovalentGraph-mode')!.textContent).toMatch(/^Snapshot \S.*$/);
+    expect(q('.jp-CovalentGraph-mode')!.getAttribute('title')).toMatch(/^Snapshot taken .+ \(read-only\)/);
     expect(cancelOf(1).disabled).toBe(true);
     expect(cancelOf(1).title).toMatch(/No kernel connected/);
     const dispatchButton = q<HTMLButtonElement>('button[aria-label="Cancel dispatch"]')!;

@@ -36,6 +36,28 @@ describe('layoutGraph', () => {
     }
   });
 
+  it('draws siblings left to right in node-id order, under their parent', () => {
+    const fan = [{ id: 0, dependsOn: [] }, ...[1, 2, 3, 4].map(id => ({ id, dependsOn: [0] })), { id: 5, dependsOn: [1, 2, 3, 4] }];
+    for (const layout of [layoutGraph(fan)]) {
+      const xs = [1, 2, 3, 4].map(id => layout.boxes.get(id)!.x);
+      expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+      expect(new Set(xs).size).toBe(4);
+    }
+    // Two families side by side keep to their parents and, within each, to id order.
+    const two = [
+      { id: 0, dependsOn: [] },
+      { id: 1, dependsOn: [] },
+      { id: 2, dependsOn: [0] },
+      { id: 3, dependsOn: [0] },
+      { id: 4, dependsOn: [1] },
+      { id: 5, dependsOn: [1] }
+    ];
+    const l = layoutGraph(two);
+    const x = (id: number) => l.boxes.get(id)!.x;
+    expect(x(0)).toBeLessThan(x(1));
+    expect([x(2), x(3), x(4), x(5)]).toEqual([x(2), x(3), x(4), x(5)].sort((a, b) => a - b));
+  });
+
   it('ignores dependencies on nodes it was not given', () => {
     const layout = layoutGraph([{ id: 1, dependsOn: [99] }]);
     expect(layout.edges).toHaveLength(0);

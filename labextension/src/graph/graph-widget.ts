@@ -8,7 +8,7 @@ import { STATUS_GLYPH, isTerminal } from '../model/status';
 import { renderDetails, formatTime } from './details-view';
 import { statusLabel } from './labels';
 import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type GraphLayout } from './layout';
-import { NodeElement, type CancelBlock } from './node-element';
+import { NodeElement, type CancelBlock, type NodeContext } from './node-element';
 import { PanZoom } from './pan-zoom';
 
 export interface DispatchGraphOptions {
@@ -136,6 +136,7 @@ export class DispatchGraph extends Widget {
     }
     this._subGraphs.clear();
     this.controller?.dispose();
+    this._stopTicker();
     this._panZoom.dispose();
     super.dispose();
   }
@@ -223,7 +224,119 @@ export class DispatchGraph extends Widget {
         this.selectNode(Number(target.dataset.nodeId));
       }
     });
+    // Pointing at or focusing a cancel button shows what else it stops.
+    const preview = (ev: Event) => {
+      const button = (ev.target as HTMLElement).closest?.('button[data-action="cancel-task"]') as HTMLButtonElement | null;
+      this._previewCancel(button && !button.disabled ? Number(button.dataset.nodeId) : null);
+    };
+    this._nodesLayer.addEventListener('pointerover', preview);
+    this._nodesLayer.addEventListener('focusin', preview);
+    this._nodesLayer.addEventListener('pointerleave', () => this._previewCancel(null));
+    this._nodesLayer.addEventListener('focusout', () => this._previewCancel(null));
     renderDetails(this._details, undefined, t);
+  }
+
+  /** Highlight `id` and the unfinished tasks downstream of it (null: clear). */
+  private _previewCancel(id: number | null): void {
+    if (id === this._previewed) {
+      return;
+    }
+    for (const other of this._previewSet) {
+      const el = this._elements.get(other);
+      if (el) {
+        el.willCancel = false;
+      }
+    }
+    this._previewSet = id === null ? [] : [id, ...this._unfinishedDownstream(id)];
+    this._previewed = id;
+    // Farther ancestors of a task that just finished are not redrawn for it:
+    // bring the button's description up to date before anyone reads it.
+    const n = id === null ? undefined : this.model.node(id);
+    const target = id === null ? undefined : this._elements.get(id);
+    if (n && target) {
+      this._updateNode(n, target);
+    }
+    for (const other of this._previewSet) {
+      const el = this._elements.get(other);
+      if (el) {
+        el.willCancel = true;
+      }
+    }
+    this._canvas.classList.toggle('jp-mod-previewCancel', id !== null);
+  }
+
+  /** Every task that depends, directly or not, on `id` (memoised per layout). */
+  private _downstream(id: number): number[] {
+    let ids = this._downstreamMemo.get(id);
+    if (!ids) {
+      const seen = new Set<number>();
+      const stack = [...(this._children.get(id) ?? [])];
+      while (stack.length) {
+        const next = stack.pop()!;
+        if (!seen.has(next) && next !== id) {
+          seen.add(next);
+          stack.push(...(this._children.get(next) ?? []));
+        }
+      }
+      ids = [...seen].sort((a, b) => a - b);
+      this._downstreamMemo.set(id, ids);
+    }
+    return ids;
+  }
+
+  /** What cancelling `id` also stops: its downstream tasks that have not finished. */
+  private _unfinishedDownstream(id: number): number[] {
+    return this._downstream(id).filter(d => {
+      const n = this.model.node(d);
+      return !!n && !isTerminal(n.status);
+    });
+  }
+
+  /** The clock of elapsed times: now while live; a snapshot stays at the moment it was taken. */
+  private _now(): number {
+    const m = this.model;
+    const taken = Date.parse(m.takenAt);
+    return m.mode === 'live' || Number.isNaN(taken) ? Date.now() : taken;
+  }
+
+  private _context(n: NodeView, now = this._now()): NodeContext {
+    return {
+      block: this.cancelBlock(n),
+      expanded: this._subGraphs.has(n.id),
+      downstream: isTerminal(n.status) ? 0 : this._unfinishedDownstream(n.id).length,
+      now
+    };
+  }
+
+  /** Patch one node and keep the elapsed-time clock running while any node needs it. */
+  private _updateNode(n: NodeView, el: NodeElement, now?: number): void {
+    el.update(n, this._context(n, now));
+    if (el.ticking) {
+      this._ticking.add(n.id);
+    } else {
+      this._ticking.delete(n.id);
+    }
+  }
+
+  private _syncTicker(): void {
+    if (this._ticking.size && this.model.mode === 'live' && this._ticker === null) {
+      // Whole seconds are what the label shows: one tick a second, running nodes only.
+      this._ticker = setInterval(() => {
+        const now = Date.now();
+        for (const id of this._ticking) {
+          this._elements.get(id)?.tick(now);
+        }
+      }, 1000);
+    } else if (!this._ticking.size || this.model.mode !== 'live') {
+      this._stopTicker();
+    }
+  }
+
+  private _stopTicker(): void {
+    if (this._ticker !== null) {
+      clearInterval(this._ticker);
+      this._ticker = null;
+    }
   }
 
   private _onNodeClick(ev: MouseEvent): void {
@@ -267,8 +380,9 @@ export class DispatchGraph extends Widget {
       this.showMessage(this._trans.__('Sublattice %1 has not started yet.', id));
     }
     const n = this.model.node(id);
-    if (n) {
-      this._elements.get(id)?.update(n, this.cancelBlock(n), this._subGraphs.has(id));
+    const el = this._elements.get(id);
+    if (n && el) {
+      this._updateNode(n, el);
     }
   }
 
@@ -305,13 +419,24 @@ export class DispatchGraph extends Widget {
         this._dirty.add(id);
       }
     }
+    // A task that finished changes what its upstream buttons would stop.
+    for (const id of [...this._dirty]) {
+      const n = this.model.node(id);
+      if (n && isTerminal(n.status)) {
+        for (const d of n.dependsOn) {
+          this._dirty.add(d);
+        }
+      }
+    }
+    const now = this._now();
     for (const id of this._dirty) {
       const n = this.model.node(id);
       const el = this._elements.get(id);
       if (n && el) {
-        el.update(n, this.cancelBlock(n), this._subGraphs.has(id));
+        this._updateNode(n, el, now);
       }
     }
+    this._syncTicker();
     if (this._selected !== null && this._dirty.has(this._selected)) {
       renderDetails(this._details, this.model.node(this._selected), this._trans);
     }
@@ -322,13 +447,21 @@ export class DispatchGraph extends Widget {
     const nodes = [...this.model.nodes.values()];
     this._graphLayout = layoutGraph(nodes);
     const layout = this._graphLayout;
+    this._children.clear();
+    this._downstreamMemo.clear();
+    for (const n of nodes) {
+      for (const d of n.dependsOn) {
+        (this._children.get(d) ?? this._children.set(d, []).get(d)!).push(n.id);
+      }
+    }
     const keep = new Set<number>();
     const fragment = document.createDocumentFragment();
+    const now = this._now();
     for (const n of nodes) {
       keep.add(n.id);
       let el = this._elements.get(n.id);
       if (!el) {
-        el = new NodeElement(n, this._trans);
+        el = new NodeElement(n, this._trans, this._context(n, now));
         this._elements.set(n.id, el);
         fragment.append(el.element);
       }
@@ -336,22 +469,27 @@ export class DispatchGraph extends Widget {
       el.element.style.transform = `translate(${box.x}px, ${box.y}px)`;
       el.element.style.width = `${NODE_WIDTH}px`;
       el.element.style.height = `${NODE_HEIGHT}px`;
-      el.update(n, this.cancelBlock(n), this._subGraphs.has(n.id));
+      this._updateNode(n, el, now);
     }
     this._nodesLayer.append(fragment);
     for (const [id, el] of this._elements) {
       if (!keep.has(id)) {
         el.element.remove();
         this._elements.delete(id);
+        this._ticking.delete(id);
       }
     }
+    this._syncTicker();
     this._edges.setAttribute('width', String(layout.width));
     this._edges.setAttribute('height', String(layout.height));
     this._edges.setAttribute('viewBox', `0 0 ${layout.width} ${layout.height}`);
-    // One path element for all edges keeps a 1,000-node graph to one SVG node.
+    // One path for all edges and one for all arrowheads keep a 1,000-node graph
+    // to two SVG nodes.
     let d = '';
+    let arrows = '';
     for (const e of layout.edges) {
       const p = e.points;
+      arrows += arrowHead(p, layout.engine === 'dagre' && p.length === 2);
       if (p.length === 2 && layout.engine === 'layered') {
         // Large graphs: straight segments are several times cheaper to raster.
         d += `M${p[0].x},${p[0].y}L${p[1].x},${p[1].y}`;
@@ -362,8 +500,9 @@ export class DispatchGraph extends Widget {
         d += `M${p[0].x},${p[0].y}` + p.slice(1).map(q => `L${q.x},${q.y}`).join('');
       }
     }
-    this._edges.innerHTML = `<path class="jp-CovalentGraph-edge" d="${d}"/>`;
+    this._edges.innerHTML = `<path class="jp-CovalentGraph-edge" d="${d}"/><path class="jp-CovalentGraph-arrows" d="${arrows}"/>`;
     this._edges.dataset.edgeCount = String(layout.edges.length);
+    this._edges.dataset.arrowCount = String(layout.edges.length);
     this._canvas.style.width = `${layout.width}px`;
     this._canvas.style.height = `${layout.height}px`;
     this._panZoom.setContentSize(layout.width, layout.height);
@@ -381,6 +520,7 @@ export class DispatchGraph extends Widget {
     this.node.dataset.mode = m.mode;
     this.node.setAttribute('aria-label', t.__('Transport graph of dispatch %1', m.name || m.dispatchId));
     this._title.textContent = `${m.name} · ${m.dispatchId}`;
+    this._title.title = this._title.textContent;
     this._status.dataset.status = m.status;
     this._status.textContent = `${STATUS_GLYPH[m.status]} ${statusLabel(t, m.status)}`;
     if (m.mode === 'live') {
@@ -390,8 +530,10 @@ export class DispatchGraph extends Widget {
       this._mode.textContent = t.__('Connecting…');
       this._mode.title = '';
     } else {
-      this._mode.textContent = t.__('Snapshot taken %1 (read-only)', formatTime(m.takenAt) ?? m.takenAt);
-      this._mode.title = this._modeBlock() ?? '';
+      // Short, so the toolbar stays on one row; the full story is in the tooltip.
+      const taken = formatTime(m.takenAt) ?? m.takenAt;
+      this._mode.textContent = t.__('Snapshot %1', taken);
+      this._mode.title = t.__('Snapshot taken %1 (read-only). %2', taken, this._modeBlock() ?? '');
     }
     this._mode.dataset.mode = m.mode;
     const block = this._dispatchBlock();
@@ -431,6 +573,14 @@ export class DispatchGraph extends Widget {
   private _openSublattice?: DispatchGraphOptions['openSublattice'];
   private _requestFrame: (cb: () => void) => unknown;
   private _graphLayout: GraphLayout | null = null;
+  /** Dependents of each node, from the last layout. */
+  private _children = new Map<number, number[]>();
+  private _downstreamMemo = new Map<number, number[]>();
+  private _previewed: number | null = null;
+  private _previewSet: number[] = [];
+  /** Nodes whose elapsed time is running. */
+  private _ticking = new Set<number>();
+  private _ticker: ReturnType<typeof setInterval> | null = null;
   private _elements = new Map<number, NodeElement>();
   private _subGraphs = new Map<number, DispatchGraph>();
   private _selected: number | null = null;
@@ -450,4 +600,25 @@ export class DispatchGraph extends Widget {
   private _details!: HTMLDivElement;
   private _subContainer!: HTMLDivElement;
   private _panZoom!: PanZoom;
+}
+
+const ARROW_LENGTH = 9;
+const ARROW_HALF_WIDTH = 4.5;
+
+/**
+ * An arrowhead at the end of an edge, pointing along its last segment (a
+ * dagre curve drawn from two points ends vertically), tip on the target's edge.
+ */
+function arrowHead(points: Array<{ x: number; y: number }>, verticalEnd: boolean): string {
+  const tip = points[points.length - 1];
+  const from = verticalEnd ? { x: tip.x, y: tip.y - 1 } : points[points.length - 2];
+  const dx = tip.x - from.x;
+  const dy = tip.y - from.y;
+  const len = Math.hypot(dx, dy) || 1;
+  const ux = dx / len;
+  const uy = dy / len;
+  const bx = tip.x - ux * ARROW_LENGTH;
+  const by = tip.y - uy * ARROW_LENGTH;
+  const f = (v: number) => v.toFixed(1);
+  return `M${f(tip.x)},${f(tip.y)}L${f(bx - uy * ARROW_HALF_WIDTH)},${f(by + ux * ARROW_HALF_WIDTH)}L${f(bx + uy * ARROW_HALF_WIDTH)},${f(by - ux * ARROW_HALF_WIDTH)}Z`;
 }

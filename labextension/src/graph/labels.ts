@@ -46,3 +46,48 @@ export function outcomeLabel(trans: TranslationBundle, outcome: CancelOutcome | 
       return trans.__('—');
   }
 }
+
+/**
+ * A duration as people read it: `4.2 s` (tenths only under 10 s, and only for
+ * finished tasks: a live clock ticks in whole seconds), `42 s`, `3 min 05 s`,
+ * `2 h 07 min`.
+ */
+export function durationLabel(trans: TranslationBundle, ms: number, live = false): string {
+  const safe = Math.max(0, ms);
+  if (safe < 10000 && !live) {
+    return trans.__('%1 s', (safe / 1000).toFixed(1));
+  }
+  const total = Math.floor(safe / 1000);
+  if (total < 60) {
+    return trans.__('%1 s', total);
+  }
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (total < 3600) {
+    return trans.__('%1 min %2 s', Math.floor(total / 60), pad(total % 60));
+  }
+  return trans.__('%1 h %2 min', Math.floor(total / 3600), pad(Math.floor((total % 3600) / 60)));
+}
+
+/** The short outcome shown on a finished node where its cancel button was. */
+export function shortOutcomeLabel(trans: TranslationBundle, outcome: CancelOutcome | null): string {
+  switch (outcome) {
+    case 'aborted_before_start':
+      return trans.__('aborted before start');
+    case 'killed':
+      return trans.__('killed');
+    case 'kill_unconfirmed':
+      return trans.__('kill unconfirmed');
+    case 'already_finished':
+      return trans.__('already finished');
+    default:
+      return '';
+  }
+}
+
+/** The cancel button's description: what else the click stops. */
+export function cancelDescription(trans: TranslationBundle, id: number, downstream: number): string {
+  if (downstream === 0) {
+    return trans.__('Cancel task %1 (no downstream tasks)', id);
+  }
+  return trans._n('Cancel task %2 and %1 downstream task', 'Cancel task %2 and %1 downstream tasks', downstream, id);
+}

@@ -74,9 +74,12 @@ function dagreLayout(nodes: LayoutInput[]): GraphLayout {
     const p = g.node(String(n.id)) as { x: number; y: number };
     boxes.set(n.id, { id: n.id, x: p.x - NODE_WIDTH / 2, y: p.y - NODE_HEIGHT / 2 });
   }
+  const moved = orderRanks(nodes, boxes);
   const routes: EdgeRoute[] = edges.map(([a, b]) => {
     const e = g.edge(String(a), String(b)) as { points?: Point[] } | undefined;
-    return { from: a, to: b, points: e?.points?.map(p => ({ x: p.x, y: p.y })) ?? straight(boxes, a, b) };
+    // dagre's route is kept only while both ends sit where dagre put them.
+    const keep = e?.points && !moved.has(a) && !moved.has(b);
+    return { from: a, to: b, points: keep ? e!.points!.map(p => ({ x: p.x, y: p.y })) : straight(boxes, a, b) };
   });
   const graph = g.graph() as { width?: number; height?: number };
   return {
@@ -86,6 +89,41 @@ function dagreLayout(nodes: LayoutInput[]): GraphLayout {
     height: Math.max(graph.height ?? 0, NODE_HEIGHT + 2 * MARGIN),
     engine: 'dagre'
   };
+}
+
+/**
+ * Reading order within each rank: dagre's crossing minimisation leaves ties in
+ * an arbitrary order (siblings came out right to left). Rank by rank, top down,
+ * the rank's x positions are handed out again by the mean x of each node's
+ * parents, then by node id, so siblings read left to right in id order and
+ * children stay under their parents. Returns the ids that moved.
+ */
+function orderRanks(nodes: LayoutInput[], boxes: Map<number, NodeBox>): Set<number> {
+  const ranks = new Map<number, number[]>();
+  for (const n of nodes) {
+    const y = Math.round(boxes.get(n.id)!.y);
+    (ranks.get(y) ?? ranks.set(y, []).get(y)!).push(n.id);
+  }
+  const byId = new Map(nodes.map(n => [n.id, n]));
+  const moved = new Set<number>();
+  for (const y of [...ranks.keys()].sort((a, b) => a - b)) {
+    const ids = ranks.get(y)!;
+    const slots = ids.map(id => boxes.get(id)!.x).sort((a, b) => a - b);
+    const parentX = (id: number): number => {
+      const xs = byId.get(id)!.dependsOn.filter(d => boxes.has(d) && d !== id).map(d => boxes.get(d)!.x);
+      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : -Infinity;
+    };
+    const keyed = ids.map(id => ({ id, px: parentX(id) }));
+    keyed.sort((a, b) => a.px - b.px || a.id - b.id);
+    keyed.forEach(({ id }, i) => {
+      const box = boxes.get(id)!;
+      if (box.x !== slots[i]) {
+        box.x = slots[i];
+        moved.add(id);
+      }
+    });
+  }
+  return moved;
 }
 
 function straight(boxes: Map<number, NodeBox>, a: number, b: number): Point[] {
