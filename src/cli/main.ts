@@ -9,6 +9,7 @@ import { registerLabCommand } from './lab';
 import { registerCancelCommand } from './cancel';
 import { registerListCommand } from './list';
 import { registerStatusCommand } from './status';
+import { registerTransferCommands } from './transfer';
 import { cliFailure, EXIT_CODES_HELP } from './exit-codes';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerListCommand(program);
   registerStatusCommand(program);
   registerCancelCommand(program);
+  registerTransferCommands(program);
   return program;
 }
 
