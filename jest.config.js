@@ -21,6 +21,8 @@ module.exports = {
       globalTeardown: '<rootDir>/test/executors/support/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/executors/support/setup-timeout.ts'],
     }),
+    // AWS Batch and Braket executors against a local AWS (test/aws/support): real SDK clients, real HTTP.
+    nodeProject('aws', 'aws'),
     nodeProject('e2e', 'e2e'),
     // The extension's widgets in a DOM, with JupyterLab's jsdom environment;
     // its packages come from labextension/node_modules (the browser's own tree).

@@ -57,6 +57,7 @@ class BenchContext implements ExecutionContext {
     }
   }
   log() {}
+  reportStatus() {}
   async cancel(): Promise<CancelVerdict> {
     this.cancelled = true;
     this.controller.abort();

@@ -23,7 +23,8 @@ export type { DispatcherEventMap, DispatcherEventName } from './dispatcher/event
 export { setDisplayHook, type DisplayHook } from './dispatcher/display-hook';
 
 export {
-  Executor, type CancelVerdict, type ExecutionContext, type ExecutorConfig, type ExecutorStep, type JobHandle, type TaskMetadata,
+  Executor, toCancelVerdict, type CancelVerdict, type CancelVerdictDetails, type ResourceStatus, type ExecutionContext, type ExecutorConfig, type ExecutorStep,
+  type JobHandle, type TaskMetadata,
 } from './executors/executor';
 export type { TaskPayload, PayloadStep, TaskOutput, StepOutcome } from './executors/task-payload';
 export type { TaskContext } from './executors/runner/run-payload';
@@ -35,6 +36,7 @@ export {
   provideSSHCredentials, forgetSSHCredentials, closeSSHConnections, fingerprintOf,
 } from './executors/ssh';
 export { SlurmExecutor, type SlurmExecutorOptions, type SlurmJobHandle } from './executors/slurm';
+export { AWSBatchExecutor, type AWSBatchExecutorOptions, type AWSBatchJobHandle } from './executors/aws';
 
 export {
   CtError, TaskCancelledError, TaskFailedError, InvalidInputError, StoreError, ExecutorError, isCancellation,

@@ -11,6 +11,7 @@ import { registerListCommand } from './list';
 import { registerStatusCommand } from './status';
 import { registerTransferCommands } from './transfer';
 import { cliFailure, EXIT_CODES_HELP } from './exit-codes';
+import { registerRunTaskCommand } from './run-task';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerCancelCommand(program);
   registerTransferCommands(program);
+  registerRunTaskCommand(program);
   return program;
 }
 

@@ -1,6 +1,6 @@
 import * as v8 from 'node:v8';
 import { ErrorCodes, InvalidInputError, TaskCancelledError, isCancellation } from '../errors';
-import type { ExecutionContext, Executor, JobHandle, TaskMetadata } from '../executors/executor';
+import { toCancelVerdict, type ExecutionContext, type Executor, type JobHandle, type ResourceStatus, type TaskMetadata } from '../executors/executor';
 import type { PayloadArg, PayloadStep, TaskOutput, TaskPayload } from '../executors/task-payload';
 import type {
   CancelOutcome, CancelSource, CancelTaskReport, DispatchSnapshot, NodeView, StatusName,
@@ -67,6 +67,7 @@ interface KillResult {
   detail: string | null;
   /** The executor found the job had ended by itself: its own outcome stands. */
   endedByItself?: boolean;
+  started?: boolean;
 }
 
 interface JobState {
@@ -79,6 +80,10 @@ interface JobState {
   killResult?: KillResult;
   /** Set once the dispatcher stopped waiting for the job (outputs arriving later are ignored). */
   finished: boolean;
+  /** What the executor last said about the job on its resource (undefined: it never said). */
+  resourceStatus?: ResourceStatus;
+  /** The resource status when the cancel arrived: a job still QUEUED then was stopped before it started. */
+  statusAtCancel?: ResourceStatus;
 }
 
 // Thousands of tasks start and end within the same millisecond: remember the last conversion.
@@ -340,6 +345,16 @@ export class DispatchRun implements RowSource {
           throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled while its job was being submitted; the job was cancelled.`);
         }
       },
+      reportStatus(status: ResourceStatus) {
+        job.resourceStatus = status;
+        for (const id of job.nodeIds) {
+          const n = run.nodes[id];
+          // A cancel in progress (CANCELLING) or a terminal state is never overwritten.
+          if ((n.status !== Status.RUNNING && n.status !== Status.QUEUED) || n.status === status) continue;
+          n.status = status;
+          run.changed(n, { status });
+        }
+      },
       log(stream, text) {
         run.host.emitOutput(run, metadata.nodeId, stream, text);
       },
@@ -367,7 +382,7 @@ export class DispatchRun implements RowSource {
         if (n.cancelRequested) n.cancelOutcome = 'already_finished';
         this.terminal(n, Status.COMPLETED, null);
       } else if (cancelled || (err !== undefined && isCancellation(err)) || (step && !step.ok && step.cancelled)) {
-        this.terminal(n, Status.CANCELLED, null, this.outcomeAfterStop(job));
+        this.terminal(n, Status.CANCELLED, null, cancelled ? this.outcomeAfterStop(job) : this.outcomeOfOutsideCancel(job, err));
       } else {
         const message = step && !step.ok
           ? `${step.error.name}: ${step.error.message}${step.error.stack ? `\n${step.error.stack}` : ''}`
@@ -382,7 +397,18 @@ export class DispatchRun implements RowSource {
   private outcomeAfterStop(job: JobState): { outcome: CancelOutcome; detail: string | null } {
     const k = job.killResult;
     if (!job.handleJson || !k) return { outcome: 'aborted_before_start', detail: null };
-    return k.confirmed ? { outcome: 'killed', detail: k.detail } : { outcome: 'kill_unconfirmed', detail: k.detail };
+    if (!k.confirmed) return { outcome: 'kill_unconfirmed', detail: k.detail };
+    // A job its resource had not started yet was stopped before it ran, not killed while running.
+    const started = k.started ?? job.statusAtCancel !== 'QUEUED';
+    return { outcome: started ? 'killed' : 'aborted_before_start', detail: k.detail };
+  }
+
+  /** A job cancelled on its resource by someone else: keep the executor's explanation. */
+  private outcomeOfOutsideCancel(job: JobState, err: unknown): { outcome: CancelOutcome; detail: string | null } {
+    return {
+      outcome: job.resourceStatus === 'RUNNING' ? 'killed' : 'aborted_before_start',
+      detail: err instanceof Error ? err.message : null,
+    };
   }
 
   private startSublattice(node: NodeState): void {
@@ -519,8 +545,11 @@ export class DispatchRun implements RowSource {
 
     // 1. Flags first, synchronously: every later step check sees them.
     const flagged: number[] = [];
+    const retries = new Set<JobState>();
     for (const id of targets) {
       const n = this.nodes[id];
+      // A kill that could not be confirmed is tried again by every later cancel.
+      if (n.status === Status.CANCELLING && n.cancelOutcome === 'kill_unconfirmed' && n.job && !n.job.finished) retries.add(n.job);
       if (isTerminal(n.status) || n.cancelRequested) continue;
       n.cancelRequested = true;
       n.cancelReason = reason ?? (namedSet.has(id) ? null : `upstream task was cancelled`);
@@ -558,10 +587,18 @@ export class DispatchRun implements RowSource {
         }
         m.status = Status.CANCELLING;
         this.changed(m, { status: m.status, cancelRequested: true, cancelReason: m.cancelReason, cancelSource: source });
-        waits.push(this.settledOf(m));
       }
       job.abort.abort(new TaskCancelledError('Cancel requested.'));
       if (job.handleJson) void this.killJob(job);
+      // Resolves when the nodes settle, or when the kill stays unconfirmed (they stay CANCELLING).
+      waits.push(this.forceFinishAfterKill(job));
+    }
+    for (const job of retries) {
+      if (jobs.has(job)) continue;
+      job.killing = undefined;
+      job.killResult = undefined;
+      void this.killJob(job);
+      // Resolves when the nodes settle, or when the kill stays unconfirmed (they stay CANCELLING).
       waits.push(this.forceFinishAfterKill(job));
     }
     // 3. On disk before we report anything (a journal append, fsynced: about a millisecond).
@@ -589,6 +626,8 @@ export class DispatchRun implements RowSource {
 
   /** Stop a job through its executor, once, with the handle as stored. */
   killJob(job: JobState): Promise<KillResult> {
+    // Where the job was when we set out to stop it (the executor may report QUEUED just before its handle).
+    job.statusAtCancel ??= job.resourceStatus;
     job.killing ??= (async (): Promise<KillResult> => {
       const executor = job.executor!;
       const head = this.nodes[job.nodeIds[0]];
@@ -597,10 +636,8 @@ export class DispatchRun implements RowSource {
       const handle = JSON.parse(head.jobHandle ?? job.handleJson!) as JobHandle;
       let result: KillResult;
       try {
-        const verdict = await executor.cancel(metadata, handle);
-        result = verdict === 'already_finished'
-          ? { confirmed: true, detail: 'the job had already ended by itself', endedByItself: true }
-          : verdict ? { confirmed: true, detail: null } : { confirmed: false, detail: `the ${executor.type} executor could not confirm that the job stopped` };
+        const verdict = toCancelVerdict(await executor.cancel(metadata, handle), executor.type);
+        result = { confirmed: verdict.confirmed, detail: verdict.detail ?? null, started: verdict.started, endedByItself: verdict.alreadyFinished };
       } catch (e) {
         result = { confirmed: false, detail: `the ${executor.type} executor failed to cancel the job: ${(e as Error).message}` };
       }
@@ -613,8 +650,10 @@ export class DispatchRun implements RowSource {
   /**
    * After a kill, the executor's `execute` normally rejects at once. If it
    * does not (a backend that cannot be reached, an inline task that ignores
-   * its signal), stop waiting: the tasks end CANCELLED with an unconfirmed
-   * outcome, and anything the job returns later is ignored.
+   * its signal), stop waiting. A job outside this process whose kill is not
+   * confirmed may still run: its nodes stay CANCELLING with the outcome
+   * `kill_unconfirmed` (a later cancel retries the kill). Otherwise the tasks
+   * end CANCELLED, and anything the job returns later is ignored.
    */
   private async forceFinishAfterKill(job: JobState): Promise<void> {
     const timeout = this.host.cancelConfirmTimeoutMs;
@@ -638,8 +677,19 @@ export class DispatchRun implements RowSource {
     timers.forEach(clearTimeout);
     if (outcome === 'settled' || job.finished) return;
     const k = job.killResult;
-    this.markFinished(job);
     const detail = k && !k.confirmed ? k.detail : `the task did not stop within ${Math.round(timeout / 1000)} s of the cancel request`;
+    const mayStillRun = !k?.confirmed && job.handleJson !== null && job.executor !== undefined && !job.executor.runsInProcess;
+    if (mayStillRun) {
+      for (const id of job.nodeIds) {
+        const n = this.nodes[id];
+        if (isTerminal(n.status)) continue;
+        n.cancelOutcome = 'kill_unconfirmed';
+        n.cancelDetail = detail;
+        this.changed(n, { status: n.status, cancelOutcome: n.cancelOutcome, cancelDetail: detail });
+      }
+      return;
+    }
+    this.markFinished(job);
     for (const id of job.nodeIds) {
       const n = this.nodes[id];
       if (!isTerminal(n.status)) this.terminal(n, Status.CANCELLED, null, { outcome: 'kill_unconfirmed', detail });

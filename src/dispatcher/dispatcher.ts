@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createHash, randomUUID } from 'node:crypto';
 import * as v8 from 'node:v8';
 import { CtError, ErrorCodes, InvalidInputError } from '../errors';
-import type { Executor, ExecutorConfig, JobHandle, TaskMetadata } from '../executors/executor';
+import { toCancelVerdict, type Executor, type ExecutorConfig, type JobHandle, type TaskMetadata } from '../executors/executor';
 import { createExecutor } from '../executors/registry';
 import { publicConfig } from '../executors/secrets';
 import { registerBuiltinExecutors } from '../executors/builtin';
@@ -379,6 +379,7 @@ export class Dispatcher {
       nodeIds: tasks.map((t) => t.nodeId),
       statuses: tasks.map((t) => t.statusAfter),
       outcomes: tasks.map((t) => t.outcome),
+      details: tasks.map((t) => t.detail),
       at: new Date().toISOString(),
     }]);
   }
@@ -411,6 +412,7 @@ export class Dispatcher {
       // The owner exited while we waited: the dispatch is an orphan now, cancel it from its handles.
     }
     const wanted = new Set(taskIds ?? ids);
+    const statusOf = (id: number) => stored.nodes.find((n) => n.nodeId === id)?.status;
     const tasks: CancelTaskReport[] = [];
     for (const n of stored.nodes) {
       if (!wanted.has(n.nodeId)) continue;
@@ -426,25 +428,37 @@ export class Dispatcher {
         try {
           const ex = createExecutor(JSON.parse(n.executorConfig));
           const meta: TaskMetadata = { dispatchId, nodeId: n.nodeId, nodeIds: [n.nodeId], name: n.name };
-          const verdict = await ex.cancel(meta, JSON.parse(n.jobHandle) as JobHandle);
-          outcome = verdict === 'already_finished' ? 'already_finished' : verdict ? 'killed' : 'kill_unconfirmed';
-          if (verdict === 'already_finished') detail = `its job had already ended by itself; ${detail}, so its result was not collected`;
-          if (!verdict) detail = `the ${ex.type} executor could not confirm that the job stopped`;
+          const verdict = toCancelVerdict(await ex.cancel(meta, JSON.parse(n.jobHandle) as JobHandle), ex.type);
+          if (verdict.alreadyFinished) {
+            outcome = 'already_finished';
+            detail = `its job had already ended by itself; ${detail}, so its result was not collected`;
+          } else {
+            // A job still queued on its resource was stopped before it ran.
+            const started = verdict.started ?? statusBefore !== Status.QUEUED;
+            outcome = !verdict.confirmed ? 'kill_unconfirmed' : started ? 'killed' : 'aborted_before_start';
+            detail = verdict.detail ?? detail;
+          }
         } catch (e) {
           outcome = 'kill_unconfirmed';
           detail = (e as Error).message;
         }
       }
-      tasks.push({ nodeId: n.nodeId, name: n.name, outcome, statusBefore, statusAfter: Status.CANCELLED, downstreamOf: null, detail });
+      // A job whose kill is unconfirmed may still run: the node stays CANCELLING, and a later cancel retries.
+      const statusAfter = outcome === 'kill_unconfirmed' ? Status.CANCELLING : Status.CANCELLED;
+      tasks.push({ nodeId: n.nodeId, name: n.name, outcome, statusBefore, statusAfter, downstreamOf: null, detail });
     }
-    const changed = tasks.filter((t) => t.statusBefore !== t.statusAfter);
+    const changed = tasks.filter((t) => t.statusBefore !== t.statusAfter || t.outcome === 'kill_unconfirmed' || statusOf(t.nodeId) === Status.CANCELLING);
     if (changed.length) {
       const at = new Date().toISOString();
       const after = new Map(changed.map((t) => [t.nodeId, t.statusAfter as string]));
+      // A node left CANCELLING keeps the dispatch from ending: its job may still run.
       const final = dispatchStatusOf(stored.nodes.map((n) => after.get(n.nodeId) ?? n.status));
       store.appendDurable([
         { t: 'cancel', dispatchId, nodeIds: changed.map((t) => t.nodeId), reason, source, at: requestedAt },
-        { t: 'final', dispatchId, nodeIds: changed.map((t) => t.nodeId), statuses: changed.map(() => Status.CANCELLED), outcomes: changed.map((t) => t.outcome), at },
+        {
+          t: 'final', dispatchId, nodeIds: changed.map((t) => t.nodeId), statuses: changed.map((t) => t.statusAfter),
+          outcomes: changed.map((t) => t.outcome), details: changed.map((t) => t.detail), at,
+        },
         // Every task of the orphan is terminal now: so is the dispatch, for every reader.
         ...(final ? [{ t: 'dispatch-final' as const, dispatchId, nodeIds: [], status: final, error: null, at }] : []),
       ]);

@@ -1,9 +1,10 @@
 import { InlineExecutor } from './inline-executor';
 import { LocalExecutor } from './local/local-executor';
 import { registerExecutor } from './registry';
-// Loading these registers 'ssh' and 'slurm', so any process can rebuild them from a stored config (to cancel).
+// Loading these registers 'ssh', 'slurm', 'awsbatch' and 'braket', so any process can rebuild them from a stored config (to cancel).
 import './ssh';
 import './slurm';
+import './aws';
 
 /** The executors that ship with the core. */
 export function registerBuiltinExecutors(): void {

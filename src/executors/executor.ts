@@ -18,19 +18,55 @@ export interface TaskMetadata {
  */
 export type JobHandle = { [key: string]: string | number | boolean | null | JobHandle | JobHandle[] };
 
-/**
- * What `cancel` established: `true` the job is gone (stopped by this cancel,
- * or nothing of it was running), `false` it could not confirm that, or
- * `'already_finished'` the job had ended by itself before the cancel reached
- * it (it is reported as such, never as killed).
- */
-export type CancelVerdict = boolean | 'already_finished';
-
 /** An executor's rebuildable, secret-free configuration, stored with each task. */
 export interface ExecutorConfig {
   type: string;
   options: Record<string, unknown>;
 }
+
+/**
+ * What `cancel` established, in full. `confirmed` only when the executor saw
+ * the job gone (stopped by this cancel, or nothing of it was running);
+ * `detail` says what it did and saw, e.g. "job was RUNNABLE; CancelJob;
+ * FAILED": it reaches the cancel report and the node's `cancelDetail`.
+ */
+export interface CancelVerdictDetails {
+  confirmed: boolean;
+  detail?: string;
+  /** The executor had to use force (SIGKILL after the grace period, TerminateJob after CancelJob). */
+  escalated?: boolean;
+  /**
+   * Whether the resource had started the job when the cancel reached it, if
+   * the executor knows: `false` makes the outcome `aborted_before_start`,
+   * `true` makes it `killed`; absent, the last reported status decides.
+   */
+  started?: boolean;
+  /** The job had ended by itself before the cancel reached it: its own outcome stands (never reported killed). */
+  alreadyFinished?: boolean;
+}
+
+/**
+ * What `cancel` resolves with: the details, or the short forms `true` (the
+ * job is gone), `false` (could not confirm) and `'already_finished'` (it had
+ * ended by itself), which plugins written before the details keep using.
+ */
+export type CancelVerdict = CancelVerdictDetails | boolean | 'already_finished';
+
+/** The one place a verdict's short forms are read. */
+export function toCancelVerdict(answer: CancelVerdict, executorType: string): CancelVerdictDetails {
+  if (answer === 'already_finished') return { confirmed: true, detail: 'the job had already ended by itself', alreadyFinished: true };
+  if (typeof answer === 'boolean') {
+    return answer ? { confirmed: true } : { confirmed: false, detail: `the ${executorType} executor could not confirm that the job stopped` };
+  }
+  return answer;
+}
+
+/**
+ * Where the job is on its resource, as an executor reports it: `QUEUED` once
+ * submitted and waiting for the resource (Slurm PENDING, Batch RUNNABLE,
+ * Braket QUEUED), `RUNNING` once the resource started it.
+ */
+export type ResourceStatus = 'QUEUED' | 'RUNNING';
 
 /** The steps the template method runs, in order; each is preceded by a cancel check. */
 export type ExecutorStep = 'serialize' | 'upload' | 'provision' | 'run' | 'fetch' | 'cleanup';
@@ -56,6 +92,12 @@ export interface ExecutionContext {
    * TaskCancelledError, so that race never loses a cancel.
    */
   setJobHandle(handle: JobHandle): Promise<void>;
+  /**
+   * Tell the dispatcher whether the resource has started the job: the node
+   * shows QUEUED while it waits, and a queued job cancelled is reported as
+   * aborted before it started. Ignored once a cancel is in progress.
+   */
+  reportStatus(status: ResourceStatus): void;
   /** A line of the task's own output (stdout/stderr), for the notebook. */
   log(stream: 'stdout' | 'stderr', text: string): void;
 }
@@ -89,6 +131,13 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
    * Remote executors usually want everything submitted (the scheduler queues).
    */
   readonly maxInFlight: number = Infinity;
+
+  /**
+   * Whether jobs run inside the dispatching process (they cannot outlive
+   * it). A job elsewhere whose kill is unconfirmed may still be running, so
+   * its node stays CANCELLING until a retry confirms the kill.
+   */
+  readonly runsInProcess: boolean = false;
 
   /** Options that let another process rebuild this executor. No secrets. */
   protected abstract publicOptions(): Record<string, unknown>;
@@ -130,7 +179,8 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
       await this.provision(prepared, ctx);
       ctx.checkCancelled('run');
       job = await this.run(prepared, ctx);
-      ctx.checkCancelled('fetch');
+      // A job that finished on its resource keeps its (paid-for) result even if a cancel just arrived.
+      if (!this.jobFinished(job)) ctx.checkCancelled('fetch');
       output = await this.fetch(job, prepared, ctx);
       return output;
     } finally {
@@ -151,6 +201,15 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
   protected async provision(_prepared: Prepared, _ctx: ExecutionContext): Promise<void> {}
   /** Start the job, call `ctx.setJobHandle` as soon as it exists, wait until it ends. */
   protected abstract run(prepared: Prepared, ctx: ExecutionContext): Promise<Job>;
+  /**
+   * Whether the job `run` returned has ended on its resource with a result
+   * to fetch. Only an unfinished job is stopped by a cancel before `fetch`; a
+   * finished one is fetched and reported `already_finished`. Default false
+   * (the cancel check applies); executors that know better override it.
+   */
+  protected jobFinished(_job: Job): boolean {
+    return false;
+  }
   /** Bring back the outputs. Default: the job value is already a TaskOutput. */
   protected async fetch(job: Job, _prepared: Prepared, _ctx: ExecutionContext): Promise<TaskOutput> {
     return job as unknown as TaskOutput;
@@ -159,12 +218,14 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
   protected async cleanup(_prepared: Prepared, _ctx: ExecutionContext, _job: Job | undefined): Promise<void> {}
 
   /**
-   * Stop the job named by `jobHandle` and release its resources. Resolve true
-   * only when the executor confirmed the job is gone; `'already_finished'`
-   * when it found the job had ended by itself; false (or throw, with the
-   * reason) when it could not confirm. Must be safe to call twice and on a
-   * job that already ended, and must never signal anything it cannot prove
-   * is the job's (ids such as pids get reused).
+   * Stop the job named by `jobHandle` and release its resources. Resolve with
+   * a {@link CancelVerdict}: a {@link CancelVerdictDetails} (preferred: it
+   * says what was done and seen), or `true` when the executor confirmed the
+   * job is gone, `'already_finished'` when it found the job had ended by
+   * itself, `false` (or throw, with the reason) when it could not confirm.
+   * Must be safe to call twice and on a job that already ended, and must
+   * never signal anything it cannot prove is the job's (ids such as pids get
+   * reused).
    */
   abstract cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<CancelVerdict>;
 

@@ -16,6 +16,7 @@ import type { TaskOutput, TaskPayload } from './task-payload';
 export class InlineExecutor extends Executor<TaskPayload, TaskOutput> {
   readonly type = 'inline';
   override readonly durableJobHandles = false;
+  override readonly runsInProcess = true;
   private running = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: { cancelWaitSeconds?: number } = {}) {

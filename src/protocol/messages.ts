@@ -12,7 +12,7 @@ export const COMM_TARGET = 'covalent-ts';
 /** MIME type of a dispatch's rich output in a notebook. */
 export const DISPATCH_MIME_TYPE = 'application/vnd.covalent-ts.dispatch+json';
 
-export type StatusName = 'NEW_OBJECT' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export type StatusName = 'NEW_OBJECT' | 'QUEUED' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export type NodeKind = 'electron' | 'sublattice' | 'parameter';
 /** Who asked for a cancel. */
 export type CancelSource = 'api' | 'comm' | 'external';

@@ -9,6 +9,7 @@ import type { DispatchSnapshot, NodeView, StatusName } from './messages';
 
 export const STATUS_COLORS: Record<StatusName, { fill: string; stroke: string; text: string }> = {
   NEW_OBJECT: { fill: '#f3f4f6', stroke: '#9ca3af', text: '#374151' },
+  QUEUED: { fill: '#e0f2fe', stroke: '#0891b2', text: '#164e63' },
   RUNNING: { fill: '#dbeafe', stroke: '#2563eb', text: '#1e3a8a' },
   CANCELLING: { fill: '#fef3c7', stroke: '#d97706', text: '#78350f' },
   COMPLETED: { fill: '#dcfce7', stroke: '#16a34a', text: '#14532d' },

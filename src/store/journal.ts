@@ -46,6 +46,8 @@ export type JournalEntry =
       nodeIds: number[];
       statuses: string[];
       outcomes: Array<string | null>;
+      /** The executors' explanations (cancel details), when known. */
+      details?: Array<string | null>;
       at: string;
     };
 

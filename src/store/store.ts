@@ -8,6 +8,7 @@ import { writeFileAtomicSync } from './atomic-file';
 import { ctHome, storePaths, type StorePaths } from './ct-home';
 import { Journal, journalOwnerPid, listJournalFiles, processAlive, readJournal, type JournalEntry } from './journal';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION, type DispatchRow, type NodeRow } from './schema';
+import { isTerminal } from '../workflow/status';
 
 /** Outputs larger than this go to a file beside the database, not into it. */
 const LARGE_OUTPUT_BYTES = 256 * 1024;
@@ -463,10 +464,13 @@ function applyJournalEntry(db: Database, e: JournalEntry): void {
   }
   e.nodeIds.forEach((id, i) => {
     if (e.t === 'final') {
+      // A node left CANCELLING (its kill unconfirmed) has not completed.
+      const terminal = isTerminal(e.statuses[i]);
       db.run(
-        `UPDATE nodes SET status = ?, cancel_outcome = COALESCE(?, cancel_outcome), completed_at = COALESCE(completed_at, ?)
+        `UPDATE nodes SET status = ?, cancel_outcome = COALESCE(?, cancel_outcome), cancel_detail = COALESCE(?, cancel_detail),
+         completed_at = CASE WHEN ? THEN COALESCE(completed_at, ?) ELSE completed_at END
          WHERE dispatch_id = ? AND node_id = ?`,
-        [e.statuses[i], e.outcomes[i], e.at, e.dispatchId, id],
+        [e.statuses[i], e.outcomes[i], e.details?.[i] ?? null, terminal ? 1 : 0, e.at, e.dispatchId, id],
       );
     } else if (e.t === 'cancel') {
       db.run(

@@ -3,13 +3,16 @@
  *
  * NEW_OBJECT -> RUNNING -> COMPLETED | FAILED
  *            \-> CANCELLED            (aborted before it started)
- * RUNNING    -> CANCELLING -> CANCELLED (kill in flight, then done)
+ * RUNNING   <-> QUEUED                 (submitted; the resource has not started it)
+ * RUNNING | QUEUED -> CANCELLING -> CANCELLED (kill in flight, then done)
+ * CANCELLING stays while a kill is unconfirmed; a retried cancel moves it on.
  *
  * Terminal states never change again.
  */
 export const Status = {
   NEW_OBJECT: 'NEW_OBJECT',
   RUNNING: 'RUNNING',
+  QUEUED: 'QUEUED',
   CANCELLING: 'CANCELLING',
   COMPLETED: 'COMPLETED',
   FAILED: 'FAILED',

@@ -6,6 +6,8 @@ export function statusLabel(trans: TranslationBundle, status: StatusName): strin
   switch (status) {
     case 'NEW_OBJECT':
       return trans.__('PENDING');
+    case 'QUEUED':
+      return trans.__('QUEUED');
     case 'RUNNING':
       return trans.__('RUNNING');
     case 'CANCELLING':

@@ -17,6 +17,7 @@ export function isTerminal(status: StatusName): boolean {
  */
 export const STATUS_GLYPH: Record<StatusName, string> = {
   NEW_OBJECT: '○',
+  QUEUED: '⧗',
   RUNNING: '▶',
   CANCELLING: '◐',
   COMPLETED: '✓',

@@ -29,7 +29,7 @@ export const TaskFiles = {
 } as const;
 
 /** Give tasks the parts of the library they can use remotely: `ct.taskContext()`. */
-function installGlobals(): void {
+export function installGlobals(): void {
   const g = globalThis as any;
   if (g.ct === undefined) {
     g.ct = {
@@ -42,7 +42,7 @@ function installGlobals(): void {
   }
 }
 
-function encodeSafely(output: TaskOutput): Buffer {
+export function encodeSafely(output: TaskOutput): Buffer {
   try {
     return encodeOutput(output);
   } catch {

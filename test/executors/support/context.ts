@@ -4,7 +4,7 @@
  * recording, and the dispatcher's rule that a cancel racing `setJobHandle`
  * cancels the new job. Hooks let a test request a cancel at an exact point.
  */
-import { cancelledAt, type CancelVerdict, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../../../src/executors/executor';
+import { cancelledAt, type CancelVerdict, type ExecutionContext, type ResourceStatus, type Executor, type JobHandle, type TaskMetadata } from '../../../src/executors/executor';
 
 let counter = 0;
 export function metadata(name = 'task', nodeId = 0): TaskMetadata {
@@ -26,6 +26,8 @@ export class TestContext implements ExecutionContext {
   handle: JobHandle | undefined;
   /** What `cancel()` answered when the race rule or `requestCancel` called it. */
   cancelResults: CancelVerdict[] = [];
+  /** What the executor reported through `reportStatus`, in order. */
+  readonly statuses: ResourceStatus[] = [];
   private cancelRequested = false;
 
   constructor(
@@ -74,6 +76,10 @@ export class TestContext implements ExecutionContext {
       this.cancelResults.push(await this.executor.cancel(this.metadata, this.handle!));
       throw cancelledAt('run', this.metadata);
     }
+  }
+
+  reportStatus(status: ResourceStatus): void {
+    if (this.statuses[this.statuses.length - 1] !== status) this.statuses.push(status);
   }
 
   log(stream: 'stdout' | 'stderr', text: string): void {

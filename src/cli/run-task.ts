@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import { ErrorCodes, InvalidInputError } from '../errors';
+
+/** Hyperparameter under which the Braket executor passes the payload URL to a hybrid job. */
+export const BRAKET_PAYLOAD_HYPERPARAMETER = 'ct_payload';
+
+/**
+ * Where the payload is: `--payload`, else `CT_PAYLOAD`, else (inside an
+ * Amazon Braket hybrid job) the `ct_payload` hyperparameter. A URL ending in
+ * `/` names an array job's directory: each child reads `<index>/payload.bin`
+ * with its `AWS_BATCH_JOB_ARRAY_INDEX`.
+ */
+export function payloadUrlFrom(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  let url = option ?? env.CT_PAYLOAD;
+  if (!url && env.AMZN_BRAKET_HP_FILE) {
+    const hp = JSON.parse(fs.readFileSync(env.AMZN_BRAKET_HP_FILE, 'utf8')) as Record<string, string>;
+    url = hp[BRAKET_PAYLOAD_HYPERPARAMETER];
+  }
+  if (!url) {
+    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, 'run-task needs the payload location: --payload s3://BUCKET/KEY (or CT_PAYLOAD).');
+  }
+  if (url.endsWith('/')) {
+    const index = env.AWS_BATCH_JOB_ARRAY_INDEX;
+    if (index === undefined || !/^\d+$/.test(index)) {
+      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `The payload ${url} is an array job's directory, but AWS_BATCH_JOB_ARRAY_INDEX is not set.`);
+    }
+    url = `${url}${index}/payload.bin`;
+  }
+  return url;
+}
+
+/**
+ * `covalent-ts run-task --payload s3://BUCKET/KEY`: the command a job's
+ * container runs (AWS Batch, Braket hybrid jobs). Downloads the task, runs
+ * it, writes `output.bin`, `stdout` and `stderr` next to the payload, and
+ * exits with the task's exit code (0 when every step succeeded, 1 when one
+ * failed, 2 when the runner itself could not work).
+ */
+export function registerRunTaskCommand(program: Command): void {
+  program
+    .command('run-task')
+    .description('Run one task whose payload is in S3 (the command of an AWS Batch job or a Braket hybrid job).')
+    .option('--payload <url>', 's3://BUCKET/KEY of the payload (default: $CT_PAYLOAD)')
+    .action(async (opts: { payload?: string }) => {
+      let code: number;
+      try {
+        const { runTaskFromS3 } = await import('../executors/aws/run-task-runner');
+        code = await runTaskFromS3(payloadUrlFrom(opts.payload, process.env), process.env);
+      } catch (e) {
+        const err = e as { code?: string; message?: string };
+        process.stderr.write(`covalent-ts run-task: ${err.message ?? String(e)}${err.code ? ` [${err.code}]` : ''}\n`);
+        code = 2;
+      }
+      // Exit even if the task left timers or sockets open.
+      process.exit(code);
+    });
+}
