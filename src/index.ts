@@ -36,7 +36,10 @@ export {
   provideSSHCredentials, forgetSSHCredentials, closeSSHConnections, fingerprintOf,
 } from './executors/ssh';
 export { SlurmExecutor, type SlurmExecutorOptions, type SlurmJobHandle } from './executors/slurm';
-export { AWSBatchExecutor, type AWSBatchExecutorOptions, type AWSBatchJobHandle } from './executors/aws';
+export {
+  AWSBatchExecutor, type AWSBatchExecutorOptions, type AWSBatchJobHandle,
+  BraketExecutor, type BraketExecutorOptions, type BraketMode, type QuantumTaskResult, type GateModelTaskResult,
+} from './executors/aws';
 
 export {
   CtError, TaskCancelledError, TaskFailedError, InvalidInputError, StoreError, ExecutorError, isCancellation,

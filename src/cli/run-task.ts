@@ -1,21 +1,24 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { ErrorCodes, InvalidInputError } from '../errors';
-
-/** Hyperparameter under which the Braket executor passes the payload URL to a hybrid job. */
-export const BRAKET_PAYLOAD_HYPERPARAMETER = 'ct_payload';
+import { S3_ENDPOINT_ENV } from '../executors/aws/aws-clients';
+import { BRAKET_HYPERPARAMETERS } from '../executors/aws/braket/hybrid-hyperparameters';
 
 /**
  * Where the payload is: `--payload`, else `CT_PAYLOAD`, else (inside an
- * Amazon Braket hybrid job) the `ct_payload` hyperparameter. A URL ending in
- * `/` names an array job's directory: each child reads `<index>/payload.bin`
- * with its `AWS_BATCH_JOB_ARRAY_INDEX`.
+ * Amazon Braket hybrid job) the `ct_payload` hyperparameter, which comes with
+ * the region and S3 endpoint to use. A URL ending in `/` names an array
+ * job's directory: each child reads `<index>/payload.bin` with its
+ * `AWS_BATCH_JOB_ARRAY_INDEX`.
  */
-export function payloadUrlFrom(option: string | undefined, env: NodeJS.ProcessEnv): string {
+export function taskLocationFrom(option: string | undefined, env: NodeJS.ProcessEnv): { url: string; env: NodeJS.ProcessEnv } {
   let url = option ?? env.CT_PAYLOAD;
+  env = { ...env };
   if (!url && env.AMZN_BRAKET_HP_FILE) {
     const hp = JSON.parse(fs.readFileSync(env.AMZN_BRAKET_HP_FILE, 'utf8')) as Record<string, string>;
-    url = hp[BRAKET_PAYLOAD_HYPERPARAMETER];
+    url = hp[BRAKET_HYPERPARAMETERS.payload];
+    env.AWS_REGION ??= hp[BRAKET_HYPERPARAMETERS.region];
+    if (hp[BRAKET_HYPERPARAMETERS.s3Endpoint]) env[S3_ENDPOINT_ENV] ??= hp[BRAKET_HYPERPARAMETERS.s3Endpoint];
   }
   if (!url) {
     throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, 'run-task needs the payload location: --payload s3://BUCKET/KEY (or CT_PAYLOAD).');
@@ -27,7 +30,7 @@ export function payloadUrlFrom(option: string | undefined, env: NodeJS.ProcessEn
     }
     url = `${url}${index}/payload.bin`;
   }
-  return url;
+  return { url, env };
 }
 
 /**
@@ -46,7 +49,8 @@ export function registerRunTaskCommand(program: Command): void {
       let code: number;
       try {
         const { runTaskFromS3 } = await import('../executors/aws/run-task-runner');
-        code = await runTaskFromS3(payloadUrlFrom(opts.payload, process.env), process.env);
+        const where = taskLocationFrom(opts.payload, process.env);
+        code = await runTaskFromS3(where.url, where.env);
       } catch (e) {
         const err = e as { code?: string; message?: string };
         process.stderr.write(`covalent-ts run-task: ${err.message ?? String(e)}${err.code ? ` [${err.code}]` : ''}\n`);
