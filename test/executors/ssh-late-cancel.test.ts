@@ -34,11 +34,12 @@ function unencryptedKey(login: Login): string {
 /**
  * Start `sleep 600` as a session leader whose pid is exactly `pid`, as user
  * `uid`: set the kernel's last pid just below it and fork. Other processes
- * of the machine may take the pid first: retry.
+ * of a busy machine may fork in between and take the pid first: wait until
+ * that process has ended (most are short-lived), then retry.
  */
-function sessionLeaderWithPid(pid: number, uid: number, gid: number): ChildProcess {
+async function sessionLeaderWithPid(pid: number, uid: number, gid: number): Promise<ChildProcess> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    if (fs.existsSync(`/proc/${pid}`)) throw new Error(`pid ${pid} is already in use by another process`);
+    await waitFor(`pid ${pid} to be free again`, () => !fs.existsSync(`/proc/${pid}`), 30000, 5);
     fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
     const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', uid, gid });
     spawned.push(child);
@@ -100,7 +101,7 @@ describeWithDaemons('a late SSH cancel after the owner died', () => {
     // An unrelated session leader of the same user gets the same pid (= pgid).
     const uid = Number(execFileSync('id', ['-u', login.username], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', login.username], { encoding: 'utf8' }).trim());
-    const bystander = sessionLeaderWithPid(handle.pgid, uid, gid);
+    const bystander = await sessionLeaderWithPid(handle.pgid, uid, gid);
     expect(fs.readFileSync(`/proc/${bystander.pid}/stat`, 'utf8').split(') ')[1].split(' ')[3]).toBe(String(handle.pgid)); // its pgid
 
     // When: the dispatch is cancelled from a terminal.
