@@ -8,8 +8,8 @@ import { BRAKET_HYPERPARAMETERS } from '../executors/aws/braket/hybrid-hyperpara
  * Where the payload is: `--payload`, else `CT_PAYLOAD`, else (inside an
  * Amazon Braket hybrid job) the `ct_payload` hyperparameter, which comes with
  * the region and S3 endpoint to use. A URL ending in `/` names an array
- * job's directory: each child reads `<index>/payload.bin` with its
- * `AWS_BATCH_JOB_ARRAY_INDEX`.
+ * job's directory: each child finds its payload in the directory's
+ * manifest, by its `AWS_BATCH_JOB_ARRAY_INDEX`.
  */
 export function taskLocationFrom(option: string | undefined, env: NodeJS.ProcessEnv): { url: string; env: NodeJS.ProcessEnv } {
   let url = option ?? env.CT_PAYLOAD;
@@ -23,12 +23,8 @@ export function taskLocationFrom(option: string | undefined, env: NodeJS.Process
   if (!url) {
     throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, 'run-task needs the payload location: --payload s3://BUCKET/KEY (or CT_PAYLOAD).');
   }
-  if (url.endsWith('/')) {
-    const index = env.AWS_BATCH_JOB_ARRAY_INDEX;
-    if (index === undefined || !/^\d+$/.test(index)) {
-      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `The payload ${url} is an array job's directory, but AWS_BATCH_JOB_ARRAY_INDEX is not set.`);
-    }
-    url = `${url}${index}/payload.bin`;
+  if (url.endsWith('/') && !/^\d+$/.test(env.AWS_BATCH_JOB_ARRAY_INDEX ?? '')) {
+    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `The payload ${url} is an array job's directory, but AWS_BATCH_JOB_ARRAY_INDEX is not set.`);
   }
   return { url, env };
 }

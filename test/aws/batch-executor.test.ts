@@ -239,7 +239,7 @@ describe('cancelling a Batch task', () => {
 describe('cancelling many Batch tasks', () => {
   it('uses the bulk CancelJobs (50 ids a call) and DescribeJobs (100 ids a call) for 120 queued jobs', async () => {
     aws().batch.knobs.timings.RUNNABLE = Infinity;
-    const ex = executor({ pollIntervalMs: 200, maxPollIntervalMs: 1000 });
+    const ex = executor({ pollIntervalMs: 200, maxPollIntervalMs: 1000, arrayJobs: false });
     const e = ct.electron(hang, { executor: ex });
     const n = 120;
     const id = await ct.dispatch(ct.lattice((k: number) => Array.from({ length: k }, (_, i) => e(i))))(n);
@@ -256,6 +256,66 @@ describe('cancelling many Batch tasks', () => {
     const r = await ct.getResult(id, { wait: true });
     expect(r.status).toBe('CANCELLED');
     expect(r.nodes.every((x) => x.status === 'CANCELLED')).toBe(true);
+  });
+});
+
+describe('a fan-out as one Batch array job', () => {
+  const square = function square(x: number) {
+    return x * x;
+  };
+
+  it('submits one array job for one electron mapped over N inputs; each task is a child jobId:index', async () => {
+    aws().http.resetCalls();
+    const e = ct.electron(square, { executor: executor() });
+    const r = await ct.dispatchSync(ct.lattice((k: number) => Array.from({ length: k }, (_, i) => e(i))))(6);
+    expect(r.error).toBeNull();
+    expect(r.result).toEqual([0, 1, 4, 9, 16, 25]);
+    expect(aws().http.count('SubmitJob')).toBe(1);
+    const handles = r.nodes.filter((n) => n.kind === 'electron').map((n) => n.jobHandle as any);
+    const parent = handles[0].arrayParentId as string;
+    expect(aws().batch.jobs.get(parent)!.arraySize).toBe(6);
+    expect(handles.map((h) => h.jobId).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `${parent}:${i}`).sort());
+  });
+
+  it('cancelling one task terminates only its child; cancelling the rest terminates the parent', async () => {
+    aws().batch.knobs.timings.RUNNABLE = Infinity;
+    const e = ct.electron(hang, { executor: executor() });
+    const id = await ct.dispatch(ct.lattice((k: number) => Array.from({ length: k }, (_, i) => e(i))))(4);
+    await waitFor('all queued', async () => (await ct.getResult(id)).nodes.filter((x) => x.status === 'QUEUED').length === 4);
+    const nodes = (await ct.getResult(id)).nodes;
+    const childOf = (taskId: number) => aws().batch.jobs.get((nodes.find((n) => n.id === taskId)!.jobHandle as any).jobId)!;
+    const parentId = (nodes[0].jobHandle as any).arrayParentId as string;
+    aws().http.resetCalls();
+
+    const one = await ct.cancel(id, { taskIds: [nodes[1].id] });
+    expect(one.tasks[0]).toMatchObject({ outcome: 'aborted_before_start', statusAfter: 'CANCELLED' });
+    expect(childOf(nodes[1].id).status).toBe('FAILED');
+    expect(nodes.filter((n) => n.id !== nodes[1].id).map((n) => childOf(n.id).status)).toEqual(['RUNNABLE', 'RUNNABLE', 'RUNNABLE']);
+    expect(aws().batch.jobs.get(parentId)!.status).toBe('PENDING');
+
+    aws().http.resetCalls();
+    const rest = await ct.cancel(id);
+    expect(rest.confirmed).toBe(true);
+    expect(aws().http.count('TerminateJobs')).toBe(0);
+    expect(aws().http.count('CancelJobs')).toBe(1);
+    expect(nodes.map((n) => childOf(n.id).status)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED']);
+    expect(aws().batch.jobs.get(parentId)!.status).toBe('FAILED');
+  });
+
+  it('cancelling every child at once is one TerminateJob on the parent', async () => {
+    aws().batch.knobs.timings.RUNNABLE = Infinity;
+    const e = ct.electron(hang, { executor: executor() });
+    const id = await ct.dispatch(ct.lattice((k: number) => Array.from({ length: k }, (_, i) => e(i))))(5);
+    await waitFor('all queued', async () => (await ct.getResult(id)).nodes.filter((x) => x.status === 'QUEUED').length === 5);
+    const parentId = ((await node0(id)).jobHandle as any).arrayParentId as string;
+    aws().http.resetCalls();
+    const report = await ct.cancel(id);
+    expect(report.confirmed).toBe(true);
+    expect(report.withOutcome('aborted_before_start').length).toBe(5);
+    expect(report.tasks[0].detail).toMatch(new RegExp(`^job was (SUBMITTED|PENDING|RUNNABLE); TerminateJob of its array job ${parentId}; FAILED$`));
+    expect(aws().http.count('TerminateJobs')).toBe(1);
+    expect(aws().http.count('CancelJobs')).toBe(0);
+    expect(aws().batch.jobs.get(parentId)!.status).toBe('FAILED');
   });
 });
 

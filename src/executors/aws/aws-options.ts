@@ -42,6 +42,13 @@ export class OptionChecker {
     return v;
   }
 
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.o[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') this.fail(`"${key}" must be true or false; got ${JSON.stringify(v)}.`);
+    return v;
+  }
+
   stringMap(key: string, keyPattern: RegExp, what: string): Record<string, string> {
     const v = this.o[key];
     if (v === undefined || v === null) return {};

@@ -6,7 +6,7 @@
 import { runPayload } from '../runner/run-payload';
 import { encodeSafely, installGlobals } from '../runner/remote-main';
 import { S3_ENDPOINT_ENV, s3Client } from './aws-clients';
-import { S3TaskFiles, decodeRemoteTask, getObject, parseS3Url, putObject, siblingKey } from './s3-task-files';
+import { ARRAY_MANIFEST, S3TaskFiles, decodeRemoteTask, getObject, parseS3Url, putObject, siblingKey } from './s3-task-files';
 
 type Write = typeof process.stdout.write;
 
@@ -23,9 +23,17 @@ function capture(stream: NodeJS.WriteStream, sink: string[]): () => void {
 }
 
 export async function runTaskFromS3(url: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const loc = parseS3Url(url);
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const s3 = await s3Client(region, env[S3_ENDPOINT_ENV] || undefined);
+  if (url.endsWith('/')) {
+    // A child of an array job: its payload is the manifest's entry at its index.
+    const dir = parseS3Url(url);
+    const manifest = await getObject(s3, { bucket: dir.bucket, key: `${dir.key}${ARRAY_MANIFEST}` });
+    const entry = manifest ? (JSON.parse(manifest.toString('utf8')) as string[])[Number(env.AWS_BATCH_JOB_ARRAY_INDEX)] : undefined;
+    if (!entry) throw new Error(`No payload for array index ${env.AWS_BATCH_JOB_ARRAY_INDEX} in ${url}${ARRAY_MANIFEST}.`);
+    url = entry;
+  }
+  const loc = parseS3Url(url);
   const bytes = await getObject(s3, loc);
   if (!bytes) throw new Error(`No payload at ${url}.`);
   const task = decodeRemoteTask(bytes);

@@ -14,6 +14,9 @@ import { ErrorCodes, InvalidInputError } from '../../errors';
 import type { TaskPayload } from '../task-payload';
 import { withThrottleRetry } from './throttle';
 
+/** In an array job's directory: the JSON list of each child's payload URL, by array index. */
+export const ARRAY_MANIFEST = 'array-manifest.json';
+
 export const S3TaskFiles = {
   payload: 'payload.bin',
   output: 'output.bin',

@@ -2,7 +2,7 @@
  * The executors' side of a task's S3 files: where they go, uploading the
  * payload, reading the result back, and removing them afterwards.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ErrorCodes, ExecutorError } from '../../errors';
 import type { TaskMetadata } from '../executor';
@@ -15,6 +15,8 @@ export interface StagedTask {
   payload: S3Location;
   url: string;
   bytes: Buffer;
+  /** Identifies the electron (its source): tasks of one fan-out share it. */
+  electron: string;
 }
 
 export function stageTask(bucket: string, prefix: string, payload: TaskPayload, meta: TaskMetadata): StagedTask {
@@ -22,7 +24,8 @@ export function stageTask(bucket: string, prefix: string, payload: TaskPayload, 
   const loc = { bucket, key };
   // The function objects stay here: only their source travels.
   const steps = payload.steps.map(({ fn: _fn, ...s }) => s);
-  return { payload: loc, url: s3Url(loc), bytes: encodeRemoteTask({ version: 1, dispatchId: meta.dispatchId, payload: { ...payload, steps } }) };
+  const electron = createHash('sha256').update(steps.map((s) => s.source).join('\0')).digest('hex');
+  return { payload: loc, url: s3Url(loc), electron, bytes: encodeRemoteTask({ version: 1, dispatchId: meta.dispatchId, payload: { ...payload, steps } }) };
 }
 
 export async function uploadTask(s3: S3Client, task: StagedTask): Promise<void> {

@@ -11,7 +11,7 @@
  * job is a confirmed cancel; anything else is reported unconfirmed with why.
  */
 import type { BatchClient } from '@aws-sdk/client-batch';
-import type { CancelVerdict } from '../../executor';
+import type { CancelVerdictDetails } from '../../executor';
 import { sleepUnlessAborted } from '../../remote/backoff';
 import { withThrottleRetry } from '../throttle';
 import { CANCELLABLE, CANCEL_REASON, TERMINAL } from './batch-states';
@@ -22,7 +22,9 @@ export const BULK_LIMIT = 50;
 
 interface Pending {
   jobId: string;
-  resolve: (v: CancelVerdict) => void;
+  /** A child of an array job: its parent and the array's size. */
+  array?: { parentId: string; size: number };
+  resolve: (v: CancelVerdictDetails) => void;
   /** What we saw and did, for the verdict's detail. */
   story: string[];
   action?: 'cancel' | 'terminate';
@@ -48,9 +50,9 @@ export class BatchCanceller {
     private readonly options: BatchCancellerOptions,
   ) {}
 
-  cancel(jobId: string): Promise<CancelVerdict> {
+  cancel(jobId: string, array?: { parentId: string; size: number }): Promise<CancelVerdictDetails> {
     return new Promise((resolve) => {
-      this.queue.push({ jobId, resolve, story: [], escalated: false, started: false });
+      this.queue.push({ jobId, array, resolve, story: [], escalated: false, started: false });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {
@@ -66,7 +68,7 @@ export class BatchCanceller {
   private async stop(batch: Pending[]): Promise<void> {
     const open = new Map<string, Pending[]>();
     for (const p of batch) open.set(p.jobId, [...(open.get(p.jobId) ?? []), p]);
-    const settle = (jobId: string, verdict: CancelVerdict) => {
+    const settle = (jobId: string, verdict: CancelVerdictDetails) => {
       for (const p of open.get(jobId) ?? []) p.resolve(verdict);
       open.delete(jobId);
     };
@@ -89,8 +91,13 @@ export class BatchCanceller {
           (CANCELLABLE.has(s.status) ? toCancel : toTerminate).push(jobId);
         }
       }
-      await this.send('cancel', toCancel, open);
-      await this.send('terminate', toTerminate, open);
+      // Every child of an array job at once: one TerminateJob on the parent stops them all.
+      const wholeArrays = this.wholeArrays([...open.keys()], open);
+      const inWhole = (id: string) => wholeArrays.has(open.get(id)?.[0].array?.parentId ?? '');
+      for (const id of open.keys()) if (inWhole(id)) open.get(id)![0].story.push(`TerminateJob of its array job ${open.get(id)![0].array!.parentId}`);
+      await this.sendToParents([...wholeArrays]);
+      await this.send('cancel', toCancel.filter((id) => !inWhole(id)), open);
+      await this.send('terminate', toTerminate.filter((id) => !inWhole(id)), open);
       const deadline = Date.now() + this.options.confirmTimeoutMs;
       while (open.size && Date.now() < deadline) {
         await sleepUnlessAborted(this.options.pollIntervalMs);
@@ -122,6 +129,29 @@ export class BatchCanceller {
         settle(jobId, { confirmed: false, detail: detail(jobId, `could not reach AWS Batch: ${(e as Error).name}: ${(e as Error).message}`) });
       }
     }
+  }
+
+  /** Parents of array jobs all of whose children are being cancelled here. */
+  private wholeArrays(ids: string[], open: Map<string, Pending[]>): Set<string> {
+    const children = new Map<string, number>();
+    for (const id of ids) {
+      const a = open.get(id)![0].array;
+      if (a) children.set(a.parentId, (children.get(a.parentId) ?? 0) + 1);
+    }
+    const whole = new Set<string>();
+    for (const id of ids) {
+      const a = open.get(id)![0].array;
+      if (a && children.get(a.parentId) === a.size) whole.add(a.parentId);
+    }
+    return whole;
+  }
+
+  private async sendToParents(parents: string[]): Promise<void> {
+    if (!parents.length) return;
+    const sdk = await import('@aws-sdk/client-batch');
+    const client = await this.client();
+    await Promise.all(chunks(parents, BULK_LIMIT).map((jobs) => withThrottleRetry(() => client.send(new sdk.TerminateJobsCommand({ jobs, reason: CANCEL_REASON })))));
+    this.watcher.refresh();
   }
 
   /** CancelJobs/TerminateJobs in calls of 50 ids (or one call per job where the SDK lacks the bulk form). */

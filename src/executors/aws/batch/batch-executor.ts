@@ -1,13 +1,12 @@
-import type { BatchClient, KeyValuePair, ResourceRequirement } from '@aws-sdk/client-batch';
+import type { BatchClient } from '@aws-sdk/client-batch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ErrorCodes, ExecutorError, TaskCancelledError } from '../../../errors';
 import { Executor, cancelledAt, type CancelVerdict, type ExecutionContext, type JobHandle, type TaskMetadata } from '../../executor';
 import type { TaskOutput, TaskPayload } from '../../task-payload';
-import { S3_ENDPOINT_ENV, batchClient, s3Client } from '../aws-clients';
-import { jobNameFor } from '../aws-options';
+import { batchClient, s3Client } from '../aws-clients';
 import { readTaskOutput, removeTaskFiles, stageTask, uploadTask, type StagedTask } from '../s3-task-staging';
-import { withThrottleRetry } from '../throttle';
 import { BatchCanceller } from './batch-canceller';
+import { BatchSubmitter } from './batch-submitter';
 import { BatchJobWatcher } from './batch-job-watcher';
 import { resolveBatchOptions, type AWSBatchExecutorOptions, type ResolvedBatchOptions } from './batch-options';
 import { TERMINAL, looksCancelled, resourceStatusOf, type BatchJobState } from './batch-states';
@@ -21,6 +20,9 @@ export interface AWSBatchJobHandle extends JobHandle {
   payload: string;
   /** CloudWatch Logs stream of the container, once it started. */
   logStreamName: string | null;
+  /** A child of an array job (`jobId` is `parent:index`): the parent and the array's size. */
+  arrayParentId: string | null;
+  arraySize: number | null;
 }
 
 /**
@@ -44,10 +46,12 @@ export class AWSBatchExecutor extends Executor<StagedTask, BatchJobState> {
   private s3: Promise<S3Client> | undefined;
   private readonly watcher: BatchJobWatcher;
   private readonly canceller: BatchCanceller;
+  private readonly submitter: BatchSubmitter;
 
   constructor(private readonly raw: AWSBatchExecutorOptions) {
     super();
     this.options = resolveBatchOptions(raw);
+    this.submitter = new BatchSubmitter(this.options, () => this.batchClient(), () => this.s3Client(), this.options.arrayJobs);
     this.watcher = new BatchJobWatcher(() => this.batchClient(), this.options, () => undefined);
     this.canceller = new BatchCanceller(() => this.batchClient(), this.watcher, {
       confirmTimeoutMs: 90_000,
@@ -81,35 +85,12 @@ export class AWSBatchExecutor extends Executor<StagedTask, BatchJobState> {
   }
 
   protected async run(task: StagedTask, ctx: ExecutionContext): Promise<BatchJobState> {
-    const { SubmitJobCommand } = await import('@aws-sdk/client-batch');
-    const client = await this.batchClient();
     const o = this.options;
-    const resourceRequirements: ResourceRequirement[] = [];
-    if (o.vcpus !== undefined) resourceRequirements.push({ type: 'VCPU', value: String(o.vcpus) });
-    if (o.memoryMiB !== undefined) resourceRequirements.push({ type: 'MEMORY', value: String(o.memoryMiB) });
-    const environment: KeyValuePair[] = [
-      ...Object.entries(o.environment).map(([name, value]) => ({ name, value })),
-      { name: 'CT_PAYLOAD', value: task.url },
-      { name: 'AWS_REGION', value: o.region },
-      ...(o.endpoints.s3 ? [{ name: S3_ENDPOINT_ENV, value: o.endpoints.s3 }] : []),
-    ];
-    const submitted = await withThrottleRetry(() =>
-      client.send(
-        new SubmitJobCommand({
-          jobName: jobNameFor(ctx.metadata.name, ctx.metadata.nodeId),
-          jobQueue: o.jobQueue,
-          jobDefinition: o.jobDefinition,
-          containerOverrides: {
-            command: ['covalent-ts', 'run-task', '--payload', task.url],
-            environment,
-            ...(resourceRequirements.length ? { resourceRequirements } : {}),
-          },
-          tags: Object.keys(o.tags).length ? { ...o.tags, 'covalent-ts:dispatch': ctx.metadata.dispatchId } : undefined,
-        }),
-      ),
-    );
-    const jobId = submitted.jobId!;
-    const handle: AWSBatchJobHandle = { jobId, jobQueue: o.jobQueue, region: o.region, payload: task.url, logStreamName: null };
+    const { jobId, arrayParentId, arraySize } = await this.submitter.submit({ task, meta: ctx.metadata }, task.electron);
+    const handle: AWSBatchJobHandle = {
+      jobId, jobQueue: o.jobQueue, region: o.region, payload: task.url, logStreamName: null,
+      arrayParentId: arrayParentId ?? null, arraySize: arraySize ?? null,
+    };
     ctx.reportStatus('QUEUED');
     // Stored at once; a cancel that raced the submit cancels the new job here.
     await ctx.setJobHandle(handle);
@@ -172,7 +153,7 @@ export class AWSBatchExecutor extends Executor<StagedTask, BatchJobState> {
   async cancel(_meta: TaskMetadata, jobHandle: JobHandle): Promise<CancelVerdict> {
     const h = jobHandle as AWSBatchJobHandle;
     if (typeof h.jobId !== 'string') return { confirmed: false, detail: 'the job handle has no Batch job id' };
-    return this.canceller.cancel(h.jobId);
+    return this.canceller.cancel(h.jobId, typeof h.arrayParentId === 'string' ? { parentId: h.arrayParentId, size: Number(h.arraySize) } : undefined);
   }
 
   override async close(): Promise<void> {

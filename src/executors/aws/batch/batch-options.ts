@@ -26,6 +26,11 @@ export interface AWSBatchExecutorOptions {
   memoryMiB?: number;
   /** Environment variables of the container (stored with the configuration: never secrets). */
   environment?: Record<string, string>;
+  /**
+   * Submit a fan-out (one electron mapped over N inputs, submitted together) as one Batch array job
+   * of size N, each task a child `jobId:index` (default true).
+   */
+  arrayJobs?: boolean;
 }
 
 export interface ResolvedBatchOptions {
@@ -41,6 +46,7 @@ export interface ResolvedBatchOptions {
   vcpus?: number;
   memoryMiB?: number;
   environment: Record<string, string>;
+  arrayJobs: boolean;
 }
 
 const QUEUE = /^([A-Za-z0-9_-]{1,128}|arn:aws[a-z-]*:batch:[a-z0-9-]+:\d{12}:job-queue\/[A-Za-z0-9_-]{1,128})$/;
@@ -65,5 +71,6 @@ export function resolveBatchOptions(options: AWSBatchExecutorOptions): ResolvedB
     vcpus: c.int('vcpus', 1, 256),
     memoryMiB: c.int('memoryMiB', 4, 4_000_000),
     environment,
+    arrayJobs: c.bool('arrayJobs', true),
   };
 }
