@@ -10,6 +10,7 @@ import { registerCancelCommand } from './cancel';
 import { registerListCommand } from './list';
 import { registerStatusCommand } from './status';
 import { registerTransferCommands } from './transfer';
+import { registerLogsCommand } from './logs';
 import { cliFailure, EXIT_CODES_HELP } from './exit-codes';
 import { registerRunTaskCommand } from './run-task';
 
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerCancelCommand(program);
   registerTransferCommands(program);
   registerRunTaskCommand(program);
+  registerLogsCommand(program);
   return program;
 }
 

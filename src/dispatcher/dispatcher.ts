@@ -14,6 +14,7 @@ import { Store, rowsEntry } from '../store/store';
 import type { JournalEntry } from '../store/journal';
 import { ctHome } from '../store/ct-home';
 import { assertNotImported } from '../store/imported';
+import { TaskLogWriter } from '../store/task-logs';
 import type { DispatchRow, NodeRow } from '../store/schema';
 import { describeOwner, isOrphaned, ownerLiveness } from './dispatch-owner';
 import { isLattice, type Lattice } from '../workflow/lattice';
@@ -57,12 +58,14 @@ export class Dispatcher {
   readonly home: string;
   readonly cancelConfirmTimeoutMs: number;
   private readonly host: RunHost;
+  private readonly taskLogs: TaskLogWriter;
 
   constructor(options: DispatcherOptions = {}) {
     registerBuiltinExecutors();
     this.home = options.home ?? ctHome();
     this.cancelConfirmTimeoutMs = options.cancelConfirmTimeoutMs ?? 60_000;
     this.emitter.setMaxListeners(0);
+    this.taskLogs = new TaskLogWriter(this.home);
     this.host = this.makeHost();
   }
 
@@ -149,7 +152,11 @@ export class Dispatcher {
           startedAt: run.startedAt.toISOString(),
           completedAt: run.completedAt?.toISOString() ?? null,
         }),
-      emitOutput: (run, nodeId, stream, text) => this.emit('output', { dispatchId: run.dispatchId, nodeId, stream, text }),
+      emitOutput: (run, nodeId, stream, text) => {
+        // Kept for `covalent-ts logs`, whichever executor ran the task.
+        this.taskLogs.append(run.dispatchId, nodeId, stream, text);
+        this.emit('output', { dispatchId: run.dispatchId, nodeId, stream, text });
+      },
     };
   }
 
