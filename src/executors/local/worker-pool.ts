@@ -162,7 +162,22 @@ export class WorkerPool {
   private stopWorker(worker: Worker, graceMs: number): Promise<KillGroupResult> {
     worker.stopping ??= (async () => {
       this.lostChannel(worker);
-      const result = await killProcessGroup(worker.pid, graceMs);
+      // The worker is our child: its exit is an event, no need to scan /proc for it. Once it is
+      // reaped, the group check that confirms the kill is one syscall unless a task's child lingers.
+      const started = Date.now();
+      const exited = new Promise<void>((resolve) => {
+        if (worker.child.exitCode !== null || worker.child.signalCode !== null) resolve();
+        else worker.child.once('exit', () => resolve());
+      });
+      try {
+        process.kill(-worker.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      const result = await killProcessGroup(worker.pid, Math.max(0, graceMs - (Date.now() - started)));
       // Jobs that were waiting behind it in that worker had not started: run them elsewhere.
       this.queue.unshift(...worker.jobs.splice(0));
       this.remove(worker);
