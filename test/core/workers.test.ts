@@ -139,7 +139,7 @@ describe('cancelling quick tasks batched in workers', () => {
       expect(r.statuses.every((s) => s === 'COMPLETED' || s === 'CANCELLED')).toBe(true);
       expect(r.cancelled).toBeGreaterThan(0);
       // Generous per round (a loaded 2-core machine); a skip waiting on a dying worker took 1,011 ms.
-      expect(r.ms).toBeLessThan(500);
+      expect(r.ms).toBeLessThan(1000);
     }
     const sorted = rounds.map((r) => r.ms).sort((a, b) => a - b);
     expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(100);
