@@ -8,8 +8,9 @@ set -euo pipefail
 # jupyter-core and jupyter-client give the `jupyter` / `jupyter kernelspec` commands users run.
 PKGS=(python3-jupyter-kernel-test python3-nbclient python3-jupyter-client python3-nbformat python3-jupyter-core jupyter-core jupyter-client)
 
+# dpkg's record, not a Python import: this runs on every `npm start` and must be quick.
 check() {
-  /usr/bin/python3 -c 'import jupyter_kernel_test, nbclient, jupyter_client, nbformat' >/dev/null 2>&1 && [ -x /usr/bin/jupyter-kernelspec ]
+  [ "$(dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -c '^install ok installed$')" -eq "${#PKGS[@]}" ]
 }
 
 if check; then
@@ -23,4 +24,5 @@ if ! apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${PK
   apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${PKGS[@]}"
 fi
 check
+/usr/bin/python3 -c 'import jupyter_kernel_test, nbclient, jupyter_client, nbformat'
 echo "setup-kernel: ok"

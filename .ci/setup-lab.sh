@@ -14,20 +14,19 @@ cd "$(dirname "$0")/.."
 
 PKGS=(chromium fonts-dejavu-core python3-jupyter-server python3-jupyterlab-server python3-nbformat procps)
 
+# One dpkg-query for all of them: this runs on every `npm start`.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null | awk '/ install ok installed$/ {print $1}' || true)
 missing=()
 for p in "${PKGS[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
+  grep -qx "$p" <<<"$installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -o DPkg::Lock::Timeout=600
   apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}"
+  # Debian's Python must see the Jupyter packages (the python3 on PATH may not).
+  /usr/bin/python3 -c 'import jupyter_server, jupyterlab_server'
 fi
-
-# Debian's Python must see the Jupyter packages (the python3 on PATH may not).
-/usr/bin/python3 -c 'import jupyter_server, jupyterlab_server'
 
 node scripts/build.js lab
 test -f labextension/prebuilt/package.json

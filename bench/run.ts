@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- section ...]`: runs the benchmark sections and prints
- * one table. Sections: core, kernel, executors, browser. A section whose
+ * one table. Sections: core, kernel, executors, browser, start. A section whose
  * prerequisites are missing (a daemon, a browser) prints why and is skipped.
  */
 import type { BenchRow } from './bench-util';
@@ -12,6 +12,7 @@ const sections: Section[] = [
   { name: 'kernel', load: async () => (await import('./kernel')).runKernelBenchmarks },
   { name: 'executors', load: async () => (await import('./executors')).executorBenchmarks },
   { name: 'browser', load: async () => (await import('./browser')).runBrowserBenchmarks },
+  { name: 'start', load: async () => (await import('./first-run')).runFirstRunBenchmarks },
 ];
 
 function format(v: number): string {

@@ -4,12 +4,12 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
+import { install, LABEXTENSION_NAME } from '../cli/install';
 import { ErrorCodes } from '../errors';
 import { LabError } from './lab-error';
 import { SESSION_ENV, processesOfSession, signalSession } from './process-sweep';
 
-/** Where the prebuilt extension is installed, under a Jupyter data dir. */
-export const LABEXTENSION_NAME = 'covalent-ts-labextension';
+export { LABEXTENSION_NAME };
 
 export interface LabServerOptions {
   port?: number;
@@ -84,17 +84,19 @@ function hostAppPaths(root: string): { serve: string; main: string } {
 
 /**
  * Install our kernelspec and prebuilt extension into a fresh prefix with the
- * same `install --prefix` users run, so the lab sees exactly what they get.
+ * same code as `install --prefix` (in this process: no second Node start-up on
+ * every launch), so the lab sees exactly what users get.
  */
 function installInto(root: string, prefix: string): void {
-  const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
+  const kernel = path.join(root, 'dist', 'kernel', 'main.js');
   const prebuilt = path.join(root, 'labextension', 'prebuilt', 'package.json');
-  if (!fs.existsSync(cli) || !fs.existsSync(prebuilt)) {
+  if (!fs.existsSync(kernel) || !fs.existsSync(prebuilt)) {
     throw new LabError(ErrorCodes.LAB_NOT_BUILT, `covalent-ts is not built: ${buildAdvice(root)}`);
   }
-  const r = spawnSync(process.execPath, [cli, 'install', '--prefix', prefix], { encoding: 'utf8', timeout: 60000 });
-  if (r.status !== 0) {
-    throw new LabError(ErrorCodes.LAB_START_FAILED, `\`covalent-ts install --prefix\` failed: ${r.stderr || r.stdout}`);
+  try {
+    install({ prefix }, root);
+  } catch (e) {
+    throw new LabError(ErrorCodes.LAB_START_FAILED, `\`covalent-ts install --prefix\` failed: ${(e as Error).message}`, { cause: e });
   }
   const ext = path.join(prefix, 'share', 'jupyter', 'labextensions', LABEXTENSION_NAME, 'package.json');
   if (!fs.existsSync(ext)) {
