@@ -5,7 +5,10 @@ config (including the prebuilt extensions found on the labextensions path) and
 serves the bundle, settings schemas and themes that build.js produced. Started
 by `covalent-ts lab` and by the end-to-end tests; not meant to be run by hand.
 """
+import ctypes
 import os
+import signal
+import sys
 
 from jupyterlab_server import LabServerApp
 
@@ -45,5 +48,22 @@ def _jupyter_server_extension_points():
     return [{"module": __name__, "app": CovalentLabApp}]
 
 
+def _die_with_parent():
+    """SIGTERM when the process that started us dies, even by SIGKILL.
+
+    `covalent-ts lab` stops the server in order; this covers the launcher
+    dying without a word. Kernels follow the server (they watch JPY_PARENT_PID).
+    """
+    launcher = os.environ.get("COVALENT_TS_LAB_LAUNCHER")
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return  # not Linux: the launcher's own clean-up is all there is
+    if launcher and os.getppid() != int(launcher):  # it died before prctl took effect
+        sys.exit(1)
+
+
 if __name__ == "__main__":
+    _die_with_parent()
     CovalentLabApp.launch_instance()

@@ -222,7 +222,9 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
     JUPYTER_RUNTIME_DIR: path.join(session, 'runtime'),
     JUPYTERLAB_SETTINGS_DIR: path.join(session, 'settings'),
     JUPYTERLAB_WORKSPACES_DIR: path.join(session, 'workspaces'),
-    [SESSION_ENV]: sessionId
+    [SESSION_ENV]: sessionId,
+    // The host app's server dies with us even if we are SIGKILLed (serve.py: PR_SET_PDEATHSIG).
+    COVALENT_TS_LAB_LAUNCHER: String(process.pid)
   };
   // The server logs its URL with the token: private to this user.
   const log = fs.openSync(logFile, 'a', 0o600);

@@ -63,3 +63,26 @@ describe.each(cases)('%s, then %s to its pid', (launcher, signal) => {
     expect(elapsed).toBeLessThanOrEqual(STOP_WITHIN_MS);
   });
 });
+
+describe('the lab process itself killed with SIGKILL (no chance to clean up)', () => {
+  let lab: LabCli | undefined;
+  const notebookDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-lab-kill9-'));
+  afterAll(() => {
+    lab?.kill();
+    fs.rmSync(notebookDir, { recursive: true, force: true });
+  });
+
+  it('takes the server, the kernel and its task workers with it', async () => {
+    lab = await startLabCli(['lab', '--port', String(await freePort()), '--notebook-dir', notebookDir]);
+    const kernel = await startLabKernel(lab);
+    await dispatchNaps(lab, kernel);
+    kernel.client.close();
+    expect(markedPids(lab.marker).length).toBeGreaterThanOrEqual(4);
+    process.kill(lab.child.pid!, 'SIGKILL');
+    const marker = lab.marker;
+    // The server gets SIGTERM from the OS (PR_SET_PDEATHSIG), the kernel sees its
+    // server gone (JPY_PARENT_PID), the workers lose their kernel (IPC disconnect).
+    const gone = await waitUntil(() => markedPids(marker).length === 0, 15000, 50);
+    expect({ gone, left: markedPids(marker) }).toEqual({ gone: true, left: [] });
+  });
+});

@@ -10,6 +10,7 @@ import { statusLabel } from './labels';
 import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type GraphLayout } from './layout';
 import { NodeElement, type CancelBlock, type NodeContext } from './node-element';
 import { PanZoom } from './pan-zoom';
+import { Reachability } from './reachability';
 
 export interface DispatchGraphOptions {
   model: DispatchModel;
@@ -254,7 +255,7 @@ export class DispatchGraph extends Widget {
     const n = id === null ? undefined : this.model.node(id);
     const target = id === null ? undefined : this._elements.get(id);
     if (n && target) {
-      this._updateNode(n, target);
+      this._updateNode(n, target, undefined, true);
     }
     for (const other of this._previewSet) {
       const el = this._elements.get(other);
@@ -265,31 +266,36 @@ export class DispatchGraph extends Widget {
     this._canvas.classList.toggle('jp-mod-previewCancel', id !== null);
   }
 
-  /** Every task that depends, directly or not, on `id` (memoised per layout). */
-  private _downstream(id: number): number[] {
-    let ids = this._downstreamMemo.get(id);
-    if (!ids) {
-      const seen = new Set<number>();
-      const stack = [...(this._children.get(id) ?? [])];
-      while (stack.length) {
-        const next = stack.pop()!;
-        if (!seen.has(next) && next !== id) {
-          seen.add(next);
-          stack.push(...(this._children.get(next) ?? []));
-        }
-      }
-      ids = [...seen].sort((a, b) => a - b);
-      this._downstreamMemo.set(id, ids);
-    }
-    return ids;
-  }
-
   /** What cancelling `id` also stops: its downstream tasks that have not finished. */
   private _unfinishedDownstream(id: number): number[] {
-    return this._downstream(id).filter(d => {
+    if (this._reach) {
+      return this._reach.downstream(id);
+    }
+    // A graph too large for the bit sets: walk it (only on hover or focus).
+    const seen = new Set<number>();
+    const stack = [...(this._children.get(id) ?? [])];
+    while (stack.length) {
+      const next = stack.pop()!;
+      if (!seen.has(next) && next !== id) {
+        seen.add(next);
+        stack.push(...(this._children.get(next) ?? []));
+      }
+    }
+    return [...seen].filter(d => {
       const n = this.model.node(d);
       return !!n && !isTerminal(n.status);
-    });
+    }).sort((a, b) => a - b);
+  }
+
+  /** Unfinished tasks downstream of `n`; -1 when not known without a walk (very large graphs). */
+  private _downstreamCount(n: NodeView, walk: boolean): number {
+    if (isTerminal(n.status)) {
+      return 0;
+    }
+    if (this._reach) {
+      return this._reach.countDownstream(n.id);
+    }
+    return walk ? this._unfinishedDownstream(n.id).length : -1;
   }
 
   /** The clock of elapsed times: now while live; a snapshot stays at the moment it was taken. */
@@ -299,18 +305,18 @@ export class DispatchGraph extends Widget {
     return m.mode === 'live' || Number.isNaN(taken) ? Date.now() : taken;
   }
 
-  private _context(n: NodeView, now = this._now()): NodeContext {
+  private _context(n: NodeView, now = this._now(), walk = false): NodeContext {
     return {
       block: this.cancelBlock(n),
       expanded: this._subGraphs.has(n.id),
-      downstream: isTerminal(n.status) ? 0 : this._unfinishedDownstream(n.id).length,
+      downstream: this._downstreamCount(n, walk),
       now
     };
   }
 
   /** Patch one node and keep the elapsed-time clock running while any node needs it. */
-  private _updateNode(n: NodeView, el: NodeElement, now?: number): void {
-    el.update(n, this._context(n, now));
+  private _updateNode(n: NodeView, el: NodeElement, now?: number, walk = false): void {
+    el.update(n, this._context(n, now, walk));
     if (el.ticking) {
       this._ticking.add(n.id);
     } else {
@@ -428,6 +434,12 @@ export class DispatchGraph extends Widget {
         }
       }
     }
+    for (const id of this._dirty) {
+      const n = this.model.node(id);
+      if (n) {
+        this._reach?.setCounted(id, !isTerminal(n.status));
+      }
+    }
     const now = this._now();
     for (const id of this._dirty) {
       const n = this.model.node(id);
@@ -448,11 +460,17 @@ export class DispatchGraph extends Widget {
     this._graphLayout = layoutGraph(nodes);
     const layout = this._graphLayout;
     this._children.clear();
-    this._downstreamMemo.clear();
     for (const n of nodes) {
       for (const d of n.dependsOn) {
         (this._children.get(d) ?? this._children.set(d, []).get(d)!).push(n.id);
       }
+    }
+    this._reach = Reachability.build(
+      nodes.map(n => n.id),
+      id => this.model.node(id)?.dependsOn ?? []
+    );
+    for (const n of nodes) {
+      this._reach?.setCounted(n.id, !isTerminal(n.status));
     }
     const keep = new Set<number>();
     const fragment = document.createDocumentFragment();
@@ -575,7 +593,8 @@ export class DispatchGraph extends Widget {
   private _graphLayout: GraphLayout | null = null;
   /** Dependents of each node, from the last layout. */
   private _children = new Map<number, number[]>();
-  private _downstreamMemo = new Map<number, number[]>();
+  /** Downstream sets of every node (null for very large graphs). */
+  private _reach: Reachability | null = null;
   private _previewed: number | null = null;
   private _previewSet: number[] = [];
   /** Nodes whose elapsed time is running. */

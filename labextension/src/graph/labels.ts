@@ -86,8 +86,11 @@ export function shortOutcomeLabel(trans: TranslationBundle, outcome: CancelOutco
   }
 }
 
-/** The cancel button's description: what else the click stops. */
+/** The cancel button's description: what else the click stops (-1: not counted yet). */
 export function cancelDescription(trans: TranslationBundle, id: number, downstream: number): string {
+  if (downstream < 0) {
+    return trans.__('Cancel task %1 and the tasks downstream of it', id);
+  }
   if (downstream === 0) {
     return trans.__('Cancel task %1 (no downstream tasks)', id);
   }
