@@ -408,6 +408,26 @@ describe('many tasks at once', () => {
   });
 });
 
+describe('tasks waiting for a local worker', () => {
+  it('show QUEUED, not RUNNING, until a worker has them; cancelled there they are aborted before start', async () => {
+    const workers = os.availableParallelism();
+    const files = Array.from({ length: workers }, () => pidFile());
+    const wf = ct.lattice((fs_: string[]) => [...fs_.map((f) => hang(f)), sleepy(60_000)]);
+    const id = await ct.dispatch(wf)(files);
+    // Every worker is busy with a task that never ends: the last task has no worker.
+    for (const f of files) await runningWith(f);
+    const waiting = workers;
+    const before = await ct.getResult(id);
+    expect(before.nodes.filter((n) => n.id < waiting).map((n) => n.status)).toEqual(Array(workers).fill('RUNNING'));
+    expect(before.nodes[waiting].status).toBe('QUEUED');
+
+    const report = await ct.cancel(id, { taskIds: [waiting] });
+    expect(report.tasks).toEqual([expect.objectContaining({ nodeId: waiting, statusBefore: 'QUEUED', outcome: 'aborted_before_start', statusAfter: 'CANCELLED' })]);
+    expect((await ct.getResult(id)).nodes[waiting]).toMatchObject({ status: 'CANCELLED', cancelOutcome: 'aborted_before_start' });
+    await ct.cancel(id);
+  });
+});
+
 describe('executors that cap the jobs they hold', () => {
   /** Holds each job until the test releases it; at most two at a time. */
   class TwoAtATime extends ct.Executor<ct.TaskPayload, ct.TaskOutput> {

@@ -1,4 +1,4 @@
-import { Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
+import { Executor, type CancelVerdictDetails, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
 import type { TaskOutput, TaskPayload } from '../task-payload';
 import { sharedWorkerPool } from './worker-pool';
 import { currentProcessIdentity } from '../../process/process-identity';
@@ -40,11 +40,16 @@ export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
         stopListening();
         fn(v);
       };
+      // The node says RUNNING only once a worker has the task; until then it waits in the pool, QUEUED.
+      let started = false;
+      let queued = false;
       pool.submit({
         key,
         dispatchId: ctx.metadata.dispatchId,
         payload,
         onStart: (worker) => {
+          started = true;
+          if (queued) ctx.reportStatus('RUNNING');
           // A cancel that raced the start is caught inside setJobHandle, which kills the worker.
           ctx.setJobHandle({ kind: 'local-worker', pid: worker.pid, pgid: worker.pid, key, host: worker.host, startTime: worker.startTime }).catch(() => undefined);
         },
@@ -52,10 +57,15 @@ export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
         resolve: settle(resolve),
         reject: settle(reject),
       });
+      // Reported only when no worker was free at once: most tasks of a small dispatch never wait.
+      if (!started) {
+        queued = true;
+        ctx.reportStatus('QUEUED');
+      }
     });
   }
 
-  async cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<boolean> {
+  async cancel(taskMetadata: TaskMetadata, jobHandle: JobHandle): Promise<CancelVerdictDetails> {
     const key = typeof jobHandle.key === 'string' ? jobHandle.key : jobKey(taskMetadata);
     const worker = {
       pid: Number(jobHandle.pid),

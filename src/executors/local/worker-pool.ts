@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TaskCancelledError, TaskFailedError } from '../../errors';
+import type { CancelVerdictDetails } from '../executor';
 import type { TaskOutput, TaskPayload } from '../task-payload';
 import { killProcessGroup, killRecordedProcessGroup, type KillGroupResult } from './process-group';
 import { identityOfPid, currentProcessIdentity, type ProcessIdentity } from '../../process/process-identity';
@@ -98,22 +99,24 @@ export class WorkerPool {
    * (SIGTERM, SIGKILL after `graceMs`) and the worker replaced; jobs queued
    * behind it go back to the pool. Resolves true when nothing of it runs.
    */
-  async kill(key: string, recorded: ProcessIdentity, graceMs: number): Promise<boolean> {
+  async kill(key: string, recorded: ProcessIdentity, graceMs: number): Promise<CancelVerdictDetails> {
     // A job moves (a worker that dies hands its waiting jobs back): look again until it is settled.
     for (;;) {
-      if (this.dequeue(key)) return true;
+      if (this.dequeue(key)) return { confirmed: true, started: false, detail: 'removed from the local queue before a worker started it' };
       const worker = this.workers.find((w) => w.jobs.some((j) => j.key === key));
       if (!worker) {
         // One of our own workers (alive, perhaps running other jobs by now): the job finished here.
-        if (this.workers.some((w) => w.pid === recorded.pid)) return true;
+        if (this.workers.some((w) => w.pid === recorded.pid)) return { confirmed: true, alreadyFinished: true };
         // A handle recorded by another process (whose workers die with it): signal its
         // group only while the recorded worker still runs, never a process that reused its pid.
-        return (await killRecordedProcessGroup(recorded, graceMs)).gone;
+        const r = await killRecordedProcessGroup(recorded, graceMs);
+        return { confirmed: r.gone, escalated: r.escalated, detail: r.detail ?? describeGroupKill(r) };
       }
       // A worker going away takes the job with it: never ask it anything.
       if (worker.stopping || !worker.reachable || worker.jobs[0].key === key) return this.killWorker(worker, key, graceMs);
       const answer = await this.askSkip(worker, key);
-      if (answer === 'skipped' || answer === 'done') return true;
+      if (answer === 'skipped') return { confirmed: true, started: false, detail: 'skipped in its worker before it started' };
+      if (answer === 'done') return { confirmed: true, alreadyFinished: true };
       if (answer !== 'gone') return this.killWorker(worker, key, graceMs);
     }
   }
@@ -153,10 +156,11 @@ export class WorkerPool {
   }
 
   /** Cancel `key` by stopping the worker holding it (once, however many of its jobs are cancelled). */
-  private async killWorker(worker: Worker, key: string, graceMs: number): Promise<boolean> {
+  private async killWorker(worker: Worker, key: string, graceMs: number): Promise<CancelVerdictDetails> {
     const i = worker.jobs.findIndex((j) => j.key === key);
     if (i >= 0) worker.jobs.splice(i, 1)[0].reject(new TaskCancelledError('The task was cancelled and its process tree was killed.'));
-    return (await this.stopWorker(worker, graceMs)).gone;
+    const r = await this.stopWorker(worker, graceMs);
+    return { confirmed: r.gone, started: true, escalated: r.escalated, detail: describeGroupKill(r, worker.pid) };
   }
 
   private stopWorker(worker: Worker, graceMs: number): Promise<KillGroupResult> {
@@ -352,4 +356,11 @@ export async function closeSharedWorkerPool(): Promise<void> {
   const pool: WorkerPool | undefined = g[POOL_KEY];
   g[POOL_KEY] = undefined;
   await pool?.close();
+}
+
+/** What a group kill did, as the cancel report and the details view say it. */
+function describeGroupKill(r: KillGroupResult, pgid?: number): string {
+  const group = pgid === undefined ? 'the worker\'s process group' : `worker process group ${pgid}`;
+  if (!r.gone) return `SIGTERM, then SIGKILL to ${group}; still alive: ${r.survivors.join(', ')}`;
+  return r.escalated ? `SIGKILL to ${group} after the grace period; nothing of it is left` : `SIGTERM to ${group}; nothing of it is left`;
 }
