@@ -133,7 +133,7 @@ export function formatOwner(r: DispatchRecord): string {
   return r.owner.orphaned ? `orphaned (${who})` : who;
 }
 
-const ORDER = ['RUNNING', 'CANCELLING', 'NEW_OBJECT', 'COMPLETED', 'FAILED', 'CANCELLED'];
+const ORDER = ['RUNNING', 'QUEUED', 'CANCELLING', 'NEW_OBJECT', 'COMPLETED', 'FAILED', 'CANCELLED'];
 /** `2 RUNNING, 5 COMPLETED`. */
 export function formatCounts(counts: Record<string, number>): string {
   return Object.keys(counts)

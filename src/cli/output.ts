@@ -65,6 +65,7 @@ export function paintStatus(status: string, out: Output): string {
     case 'CANCELLED':
       return c.yellow(status);
     case 'RUNNING':
+    case 'QUEUED':
     case 'CANCELLING':
       return c.cyan(status);
     default:

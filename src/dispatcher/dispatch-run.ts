@@ -690,9 +690,11 @@ export class DispatchRun implements RowSource {
       return;
     }
     this.markFinished(job);
+    // A kill the executor confirmed stands even if its execute() is slow to return (still cleaning up).
+    const cancel = k?.confirmed ? this.outcomeAfterStop(job) : { outcome: 'kill_unconfirmed' as const, detail };
     for (const id of job.nodeIds) {
       const n = this.nodes[id];
-      if (!isTerminal(n.status)) this.terminal(n, Status.CANCELLED, null, { outcome: 'kill_unconfirmed', detail });
+      if (!isTerminal(n.status)) this.terminal(n, Status.CANCELLED, null, cancel);
     }
     this.afterTerminal(job.nodeIds);
   }

@@ -73,7 +73,7 @@ describe('AWSBatchExecutor runs tasks', () => {
     expect(job.logs).toContain('adding 40 2');
     expect(r.nodes[0].jobHandle).toMatchObject({ jobId: job.jobId, logStreamName: job.logStreamName });
     // The task's files are removed once the result is back.
-    expect(aws().s3Keys().filter((k) => k.includes(id))).toEqual([]);
+    await waitFor('the task files to be removed', () => aws().s3Keys().filter((k) => k.includes(id)).length === 0);
   });
 
   it('reports the task\'s own error when it throws (FAILED with the message, not a cancel)', async () => {

@@ -13,6 +13,8 @@ afterEach(() => {
   aws().http.knobs.outage = false;
   aws().http.knobs.throttle = {};
   aws().http.knobs.delayMs = {};
+  for (const k of Object.keys(aws().s3Proxy.delayMs)) delete aws().s3Proxy.delayMs[k];
+  aws().s3Proxy.removeAllListeners();
   aws().braket.release();
 });
 
@@ -106,6 +108,16 @@ describe('BraketExecutor on the local state-vector simulator', () => {
 });
 
 describe('BraketExecutor quantum tasks', () => {
+  it('before anything is created: nothing reaches Braket', async () => {
+    aws().http.resetCalls();
+    const e = ct.electron(bell, { executor: executor() });
+    const id = await ct.dispatch(ct.lattice(() => e()))();
+    const report = await ct.cancel(id);
+    expect(report.tasks[0]).toMatchObject({ outcome: 'aborted_before_start', statusAfter: 'CANCELLED' });
+    await ct.getResult(id, { wait: true });
+    expect(aws().http.count()).toBe(0);
+  });
+
   it('creates a quantum task with the OpenQASM action, reads results.json from S3, returns counts', async () => {
     const e = ct.electron(bell, { executor: executor({ shots: 400, deviceParameters: { note: 'x' } }) });
     const r = await ct.dispatchSync(ct.lattice(() => e()))();
@@ -204,6 +216,23 @@ describe('BraketExecutor quantum tasks', () => {
 });
 
 describe('BraketExecutor hybrid jobs', () => {
+  it('after upload, before CreateJob: no job is created and the payload is removed', async () => {
+    aws().s3Proxy.delayMs.PUT = 400;
+    aws().http.resetCalls();
+    const e = ct.electron(() => 1, { executor: executor(HYBRID) });
+    let id = '';
+    const cancelled = new Promise<ct.CancelReport>((resolve) =>
+      aws().s3Proxy.on('request', (r) => {
+        if (r.method === 'PUT' && r.path.includes('payload.bin')) resolve(ct.cancel(id));
+      }),
+    );
+    id = await ct.dispatch(ct.lattice(() => e()))();
+    const report = await cancelled;
+    expect(report.tasks[0]).toMatchObject({ outcome: 'aborted_before_start', statusAfter: 'CANCELLED' });
+    expect(aws().http.count('CreateJob')).toBe(0);
+    await waitFor('the payload to be removed', () => aws().s3Keys().filter((k) => k.includes(id)).length === 0);
+  });
+
   it('runs the electron inside the job container through covalent-ts run-task', async () => {
     const classical = ct.electron(function classical(n: number) {
       console.log('in the hybrid job');

@@ -25,8 +25,22 @@ export type CallCounter = (operation: string) => void;
 // every notebook's output. A user who sets the variable keeps their choice.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-// One attempt per SDK call: retries are ours (throttling backoff), so each call is counted and bounded.
-const common = (region: string, endpoint: string | undefined) => ({ region, endpoint, maxAttempts: 1 });
+/**
+ * One attempt per SDK call: retries are ours (throttling backoff), so each call is counted and bounded.
+ * A wide fan-out uploads hundreds of payloads at once: more sockets than the SDK's 50, and no warning
+ * in the notebook when requests wait for one.
+ */
+const MAX_SOCKETS = 256;
+const common = (region: string, endpoint: string | undefined) => ({
+  region,
+  endpoint,
+  maxAttempts: 1,
+  requestHandler: {
+    httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+    httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+    socketAcquisitionWarningTimeout: 60_000,
+  },
+});
 
 export async function batchClient(region: string, endpoint?: string): Promise<BatchClient> {
   const { BatchClient } = await import('@aws-sdk/client-batch');

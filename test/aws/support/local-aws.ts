@@ -48,7 +48,7 @@ export class LocalAws {
   readonly s3Dir: string;
 
   constructor(options: LocalAwsOptions = {}) {
-    const cli = options.covalentCommand ?? [process.execPath, path.resolve(__dirname, '../../../dist/src/cli/main.js')];
+    const cli = options.covalentCommand ?? [process.execPath, path.join(repoRoot(), 'dist/src/cli/main.js')];
     const env = () => this.processEnv();
     this.batch = new LocalBatch(this.http, TEST_REGION, env, { 'covalent-ts': cli });
     this.braket = new LocalBraket(this.http, TEST_REGION, env, { 'covalent-ts': cli }, () => this.s3Endpoint);
@@ -101,6 +101,15 @@ export class LocalAws {
     walk(root);
     return out.sort();
   }
+}
+
+/** The checkout this file belongs to (it also runs compiled, from dist/, for the benchmarks). */
+function repoRoot(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'covalent-ts') return dir;
+  }
+  throw new Error(`No covalent-ts checkout above ${__dirname}`);
 }
 
 const BRAKET_OPS = new Set(['CreateQuantumTask', 'GetQuantumTask', 'CancelQuantumTask', 'CreateJob', 'GetJob', 'CancelJobBraket']);

@@ -134,7 +134,7 @@ export class LocalBatch {
     return { jobArn: job.jobArn, jobName: job.jobName, jobId: job.jobId };
   }
 
-  private newJob(b: any, queue: string, command: string[], environment: Record<string, string>, jobId = randomUUID()): LocalBatchJob {
+  private newJob(b: any, queue: string, command: string[], environment: Record<string, string>, jobId: string = randomUUID()): LocalBatchJob {
     const job: LocalBatchJob = {
       jobId, jobArn: `arn:aws:batch:${this.region}:123456789012:job/${jobId}`, jobName: b.jobName,
       jobQueue: `arn:aws:batch:${this.region}:123456789012:job-queue/${queue}`, jobDefinition: b.jobDefinition,

@@ -1,12 +1,13 @@
 import type { BatchClient } from '@aws-sdk/client-batch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ErrorCodes, ExecutorError, TaskCancelledError } from '../../../errors';
+import type { Reservation } from '../../submission-batcher';
 import { Executor, cancelledAt, type CancelVerdict, type ExecutionContext, type JobHandle, type TaskMetadata } from '../../executor';
 import type { TaskOutput, TaskPayload } from '../../task-payload';
 import { batchClient, s3Client } from '../aws-clients';
 import { readTaskOutput, removeTaskFiles, stageTask, uploadTask, type StagedTask } from '../s3-task-staging';
 import { BatchCanceller } from './batch-canceller';
-import { BatchSubmitter } from './batch-submitter';
+import { BatchSubmitter, type Submission, type Submitted } from './batch-submitter';
 import { BatchJobWatcher } from './batch-job-watcher';
 import { resolveBatchOptions, type AWSBatchExecutorOptions, type ResolvedBatchOptions } from './batch-options';
 import { TERMINAL, looksCancelled, resourceStatusOf, type BatchJobState } from './batch-states';
@@ -39,7 +40,13 @@ export interface AWSBatchJobHandle extends JobHandle {
  * const ex = new ct.AWSBatchExecutor({ region: 'us-east-1', jobQueue: 'gpu', jobDefinition: 'covalent-ts:1', s3Bucket: 'my-bucket' });
  * const train = ct.electron(trainModel, { executor: ex });
  */
-export class AWSBatchExecutor extends Executor<StagedTask, BatchJobState> {
+/** A staged task and its place in its fan-out's submission. */
+interface BatchPrepared {
+  task: StagedTask;
+  slot: Reservation<Submission, Submitted>;
+}
+
+export class AWSBatchExecutor extends Executor<BatchPrepared, BatchJobState> {
   readonly type = 'awsbatch';
   readonly options: ResolvedBatchOptions;
   private batch: Promise<BatchClient> | undefined;
@@ -76,17 +83,19 @@ export class AWSBatchExecutor extends Executor<StagedTask, BatchJobState> {
     return this.s3;
   }
 
-  protected override async serialize(payload: TaskPayload, ctx: ExecutionContext): Promise<StagedTask> {
-    return stageTask(this.options.s3Bucket, this.options.s3Prefix, payload, ctx.metadata);
+  protected override async serialize(payload: TaskPayload, ctx: ExecutionContext): Promise<BatchPrepared> {
+    // Runs before the first await of execute(): every task of a fan-out has its place before any submits.
+    const task = stageTask(this.options.s3Bucket, this.options.s3Prefix, payload, ctx.metadata);
+    return { task, slot: this.submitter.reserve(ctx.metadata, task.electron) };
   }
 
-  protected override async upload(task: StagedTask): Promise<void> {
+  protected override async upload({ task }: BatchPrepared): Promise<void> {
     await uploadTask(await this.s3Client(), task);
   }
 
-  protected async run(task: StagedTask, ctx: ExecutionContext): Promise<BatchJobState> {
+  protected async run({ task, slot }: BatchPrepared, ctx: ExecutionContext): Promise<BatchJobState> {
     const o = this.options;
-    const { jobId, arrayParentId, arraySize } = await this.submitter.submit({ task, meta: ctx.metadata }, task.electron);
+    const { jobId, arrayParentId, arraySize } = await slot.submit({ task, meta: ctx.metadata });
     const handle: AWSBatchJobHandle = {
       jobId, jobQueue: o.jobQueue, region: o.region, payload: task.url, logStreamName: null,
       arrayParentId: arrayParentId ?? null, arraySize: arraySize ?? null,
@@ -131,7 +140,7 @@ export class AWSBatchExecutor extends Executor<StagedTask, BatchJobState> {
     return TERMINAL.has(state.status);
   }
 
-  protected override async fetch(state: BatchJobState, task: StagedTask): Promise<TaskOutput> {
+  protected override async fetch(state: BatchJobState, { task }: BatchPrepared): Promise<TaskOutput> {
     const output = await readTaskOutput(await this.s3Client(), task.payload);
     if (!output) {
       throw new ExecutorError(
@@ -144,10 +153,15 @@ export class AWSBatchExecutor extends Executor<StagedTask, BatchJobState> {
     return output;
   }
 
-  protected override async cleanup(task: StagedTask, _ctx: ExecutionContext, state: BatchJobState | undefined): Promise<void> {
+  protected override async cleanup({ task, slot }: BatchPrepared, ctx: ExecutionContext, state: BatchJobState | undefined): Promise<void> {
+    // A task that stopped before submitting gives its place up, so its fan-out's peers go ahead.
+    slot.release();
     // Files of a job that may still run stay: the job would fail without its payload.
     if (state && !TERMINAL.has(state.status)) return;
-    await removeTaskFiles(await this.s3Client(), task.payload);
+    // In the background: the task's outcome does not wait for S3 (a wide cancel deletes thousands of objects).
+    void this.s3Client()
+      .then((s3) => removeTaskFiles(s3, task.payload))
+      .catch((e) => ctx.log('stderr', `covalent-ts: could not remove ${task.url} and its results: ${(e as Error).message}\n`));
   }
 
   async cancel(_meta: TaskMetadata, jobHandle: JobHandle): Promise<CancelVerdict> {

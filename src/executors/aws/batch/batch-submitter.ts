@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { BatchClient, KeyValuePair, ResourceRequirement } from '@aws-sdk/client-batch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { TaskMetadata } from '../../executor';
-import { SubmissionBatcher } from '../../submission-batcher';
+import { SubmissionBatcher, type Reservation } from '../../submission-batcher';
 import { S3_ENDPOINT_ENV } from '../aws-clients';
 import { jobNameFor } from '../aws-options';
 import { ARRAY_MANIFEST, putObject, s3Url } from '../s3-task-files';
@@ -44,15 +44,17 @@ export class BatchSubmitter {
     arrayJobs: boolean,
   ) {
     this.batcher = new SubmissionBatcher((_key, items) => this.submitGroup(items), {
-      quietMs: arrayJobs ? 25 : 0,
-      maxWaitMs: arrayJobs ? 1000 : 0,
+      maxWaitMs: 30_000,
       maxItems: arrayJobs ? ARRAY_MAX : 1,
     });
   }
 
-  /** Submit the task; `electronKey` names the electron (tasks with the same key may share an array job). */
-  submit(s: Submission, electronKey: string): Promise<Submitted> {
-    return this.batcher.add(`${s.meta.dispatchId}\0${electronKey}`, s);
+  /**
+   * A place for the task in its fan-out's submission: call when the task starts (synchronously);
+   * `electronKey` names the electron (tasks of one dispatch with the same key share an array job).
+   */
+  reserve(meta: TaskMetadata, electronKey: string): Reservation<Submission, Submitted> {
+    return this.batcher.reserve(`${meta.dispatchId}\0${electronKey}`);
   }
 
   private async submitGroup(items: Submission[]): Promise<Submitted[]> {

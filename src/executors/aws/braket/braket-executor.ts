@@ -184,10 +184,14 @@ export class BraketExecutor extends Executor<Prepared, Work> {
     return { steps: [{ nodeId, ok: true, value }] };
   }
 
-  protected override async cleanup(prepared: Prepared, _ctx: ExecutionContext, work: Work | undefined): Promise<void> {
+  protected override async cleanup(prepared: Prepared, ctx: ExecutionContext, work: Work | undefined): Promise<void> {
     if (prepared.kind !== 'staged') return;
     if (work && work.kind === 'hybrid-job' && !isTerminalBraket(work.state.status)) return;
-    await removeTaskFiles(await this.s3Client(), prepared.task.payload);
+    const url = prepared.task.url;
+    // In the background: the task's outcome does not wait for S3.
+    void this.s3Client()
+      .then((s3) => removeTaskFiles(s3, prepared.task.payload))
+      .catch((e) => ctx.log('stderr', `covalent-ts: could not remove ${url} and its results: ${(e as Error).message}\n`));
   }
 
   async cancel(_meta: TaskMetadata, jobHandle: JobHandle): Promise<CancelVerdict> {
