@@ -2,12 +2,12 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as os from 'os';
 import * as path from 'path';
 import { install, LABEXTENSION_NAME } from '../cli/install';
 import { ErrorCodes } from '../errors';
 import { LabError } from './lab-error';
 import { SESSION_ENV, processesOfSession, signalSession } from './process-sweep';
+import { createSessionDir, removeStaleSessionDirs } from './session-dirs';
 
 export { LABEXTENSION_NAME };
 
@@ -158,7 +158,8 @@ export async function startLabServer(options: LabServerOptions): Promise<LabServ
   const port = options.port ?? 8888;
   const token = options.token ?? randomBytes(24).toString('hex');
   const sessionId = randomBytes(8).toString('hex');
-  const session = fs.mkdtempSync(path.join(os.tmpdir(), 'covalent-ts-lab-'));
+  removeStaleSessionDirs();
+  const session = createSessionDir();
   const prefix = path.join(session, 'prefix');
   const dataDir = path.join(prefix, 'share', 'jupyter');
   const logFile = options.logFile ?? path.join(session, 'server.log');

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { packageRoot } from '../../src/lab/lab-server';
+import { removeStaleSessionDirs } from '../../src/lab/session-dirs';
 import { freePort, waitUntil } from './support/lab-session';
 import { dispatchNaps, markedPids, startLabCli, startLabKernel, type LabCli } from './support/lab-cli';
 
@@ -78,11 +79,30 @@ describe('the lab process itself killed with SIGKILL (no chance to clean up)', (
     await dispatchNaps(lab, kernel);
     kernel.client.close();
     expect(markedPids(lab.marker).length).toBeGreaterThanOrEqual(4);
+    // Its private session folder (token file, runtime files) is recorded as its own.
+    const sessionDir = fs
+      .readdirSync(os.tmpdir())
+      .filter(n => n.startsWith('covalent-ts-lab-'))
+      .map(n => path.join(os.tmpdir(), n))
+      .find(d => {
+        try {
+          return JSON.parse(fs.readFileSync(path.join(d, 'owner.json'), 'utf8')).pid === lab!.child.pid;
+        } catch {
+          return false;
+        }
+      });
+    expect(sessionDir).toBeDefined();
+    removeStaleSessionDirs();
+    expect(fs.existsSync(sessionDir!)).toBe(true); // its lab still runs
     process.kill(lab.child.pid!, 'SIGKILL');
     const marker = lab.marker;
     // The server gets SIGTERM from the OS (PR_SET_PDEATHSIG), the kernel sees its
     // server gone (JPY_PARENT_PID), the workers lose their kernel (IPC disconnect).
     const gone = await waitUntil(() => markedPids(marker).length === 0, 15000, 50);
     expect({ gone, left: markedPids(marker) }).toEqual({ gone: true, left: [] });
+    // The next lab removes the folder the killed one could not.
+    expect(fs.existsSync(sessionDir!)).toBe(true);
+    removeStaleSessionDirs();
+    expect(fs.existsSync(sessionDir!)).toBe(false);
   });
 });
