@@ -7,7 +7,6 @@ import { isTerminal } from '../workflow/status';
 import { openStore, readDispatchByPrefix } from './cli-store';
 import { ExitCodes } from './exit-codes';
 import { outputFor, paintStatus, renderJson, renderTable } from './output';
-import { askHidden, prepareSSHCredentials, sshLoginsOf } from './ssh-credentials';
 import type { CancelReport } from '../dispatcher/cancel-report';
 import type { CancelTaskReport } from '../protocol/messages';
 
@@ -104,6 +103,8 @@ Exit code 3 means a kill could not be confirmed: that job may still be running.`
         assertNotImported(home, id);
         // An orphan is cancelled by this process: it must be able to reach the jobs' hosts first.
         if (isOrphaned(stored.dispatch)) {
+          // Loaded only here: ssh2 is a heavy start-up cost for every other use of the command.
+          const { askHidden, prepareSSHCredentials, sshLoginsOf } = await import('./ssh-credentials');
           const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
           await prepareSSHCredentials(sshLoginsOf(stored.nodes), { identityFile: opts.identity, interactive, askPassphrase: askHidden });
         }

@@ -6,10 +6,14 @@ import { writeFileAtomicSync } from '../store/atomic-file';
 import { recordImport } from '../store/imported';
 import type { Store } from '../store/store';
 import { openStore, readDispatchByPrefix } from './cli-store';
-import { checkExportFile, exportedDispatch, exportFile, importedRows, type ExportedDispatch } from './export-format';
+import type { ExportedDispatch } from './export-format';
+
+// The format module (its schema compiled with ajv) is loaded by the two commands that use it only.
+const format = () => import('./export-format');
 
 /** A dispatch and every sublattice dispatch under it, parent first. */
-function family(store: Store, id: string): ExportedDispatch[] {
+async function family(store: Store, id: string): Promise<ExportedDispatch[]> {
+  const { exportedDispatch } = await format();
   const out: ExportedDispatch[] = [];
   const queue = [id];
   const seen = new Set<string>();
@@ -25,7 +29,8 @@ function family(store: Store, id: string): ExportedDispatch[] {
   return out;
 }
 
-function readExport(file: string) {
+async function readExport(file: string) {
+  const { checkExportFile } = await format();
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -65,7 +70,7 @@ The file holds no executor configuration, key or passphrase. Outputs over 64 KiB
     .action(async (idOrPrefix: string, opts: { out?: string }) => {
       const { store, home } = await openStore();
       const { dispatch } = readDispatchByPrefix(store, home, idOrPrefix);
-      const doc = exportFile(home, dispatch.ownerPid, family(store, dispatch.dispatchId));
+      const doc = (await format()).exportFile(home, dispatch.ownerPid, await family(store, dispatch.dispatchId));
       const bytes = Buffer.from(JSON.stringify(doc, null, 1) + '\n');
       if (opts.out === '-') {
         process.stdout.write(bytes);
@@ -95,7 +100,8 @@ Examples:
 An imported dispatch says where it came from and cannot be cancelled here (its jobs are its owner's).`,
     )
     .action(async (file: string) => {
-      const doc = readExport(path.resolve(file));
+      const doc = await readExport(path.resolve(file));
+      const { importedRows } = await format();
       const { store, home } = await openStore();
       const top = doc.dispatches[0];
       const existing = doc.dispatches.find((d) => store.readDispatch(d.id));
