@@ -18,7 +18,7 @@ const NODE_COLUMNS: Column<NodeRecord>[] = [
   { header: 'DURATION', text: (n) => formatDuration(n.durationMs), align: 'right' },
   { header: 'JOB', text: (n) => formatHandle(n.jobHandle) },
   { header: 'CANCEL', text: (n) => n.cancelOutcome ?? (n.cancelRequested ? 'requested' : '-') },
-  { header: 'DETAIL', text: (n) => n.cancelDetail ?? n.error ?? n.cancelReason ?? '' },
+  { header: 'DETAIL', text: (n) => [n.error, n.cancelReason && `reason: ${n.cancelReason}`, n.cancelDetail].filter(Boolean).join('; ') },
 ];
 
 export interface StatusView {

@@ -36,7 +36,7 @@ describe('covalent-ts cancel', () => {
       const seen = (await waitForLine(o.out, 2)) as Array<[string, string | null]>;
       seen.forEach(([status, reason], n) => {
         if (n % 2 === 0) expect([status, reason]).toEqual(['CANCELLED', `req ${n}`]);
-        else expect(status).toBe('RUNNING');
+        else expect(['RUNNING', 'QUEUED']).toContain(status);
       });
       // The file loads afterwards, with every cancel in it.
       const stored = (await Store.open(home)).readDispatch(id)!;
@@ -65,7 +65,7 @@ describe('covalent-ts cancel', () => {
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).tasks.map((t: { nodeId: number; statusAfter: string }) => [t.nodeId, t.statusAfter])).toEqual([[0, 'CANCELLED'], [2, 'CANCELLED']]);
     const view = JSON.parse(ct(home, ['status', id, '--json']).stdout);
-    expect(view.nodes.map((n: { status: string }) => n.status)).toEqual(['CANCELLED', 'RUNNING', 'CANCELLED']);
+    expect(view.nodes.map((n: { status: string }) => n.status)).toEqual(['CANCELLED', expect.stringMatching(/^(RUNNING|QUEUED)$/), 'CANCELLED']);
     expect(view.dispatch.owner.orphaned).toBe(true);
   });
 

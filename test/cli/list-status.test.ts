@@ -113,7 +113,7 @@ describe('covalent-ts status', () => {
     ]);
     const text = ct(home, ['status', ids.cancelled]).stdout;
     expect(text).toMatch(/^ID\tNAME\tEXECUTOR\tSTATUS\tSTARTED\tDURATION\tJOB\tCANCEL\tDETAIL$/m);
-    expect(text).toMatch(/^0\tsleepy\tlocal\tCANCELLED\t.*\tkilled\ttoo slow$/m);
+    expect(text).toMatch(/^0\tsleepy\tlocal\tCANCELLED\t.*\tkilled\treason: too slow(; .+)?$/m);
   });
 
   it('says an orphan is orphaned and never shows it finished', () => {
