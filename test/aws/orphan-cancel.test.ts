@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { processRunning, tempDir, waitFor } from '../support/wait';
-import { batchOptions, useLocalAws } from './support/fixture';
+import { batchOptions, braketOptions, useLocalAws } from './support/fixture';
 import { TEST_SECRET } from './support/local-aws';
 
 const run = promisify(execFile);
@@ -17,14 +17,16 @@ const lib = path.join(root, 'dist/src/index.js');
 const cli = path.join(root, 'dist/src/cli/main.js');
 const aws = useLocalAws();
 
-/** A notebook-like owner process: dispatches one long Batch task, prints the id, then waits to be killed. */
-function startOwner(home: string, options: object) {
+const HANG = 'async function hang() { await new Promise((r) => setTimeout(r, 600000)); }';
+
+/** A notebook-like owner process: dispatches one long task, prints the id, then waits to be killed. */
+function startOwner(home: string, options: object, executorClass = 'AWSBatchExecutor', task = HANG) {
   const file = path.join(tempDir('ct-owner-'), 'owner.js');
   fs.writeFileSync(file, `
     const ct = require(${JSON.stringify(lib)});
     (async () => {
-      const ex = new ct.AWSBatchExecutor(${JSON.stringify(options)});
-      const hang = ct.electron(async function hang() { await new Promise((r) => setTimeout(r, 600000)); }, { executor: ex });
+      const ex = new ct.${executorClass}(${JSON.stringify(options)});
+      const hang = ct.electron(${task}, { executor: ex });
       const id = await ct.dispatch(ct.lattice(() => hang()))();
       console.log(id);
       setInterval(() => ct.getDispatcher().flush(), 50);
@@ -37,12 +39,18 @@ function startOwner(home: string, options: object) {
   return { owner, id };
 }
 
-const jobIdIn = (home: string, dispatchId: string) => () => {
+/** Everything the store and its journals hold, as text (to see what reached the disk). */
+const storeText = (home: string): string => {
   const store = fs.readdirSync(home).map((f) => (fs.statSync(path.join(home, f)).isFile() ? fs.readFileSync(path.join(home, f), 'latin1') : '')).join('');
   const journals = fs.existsSync(path.join(home, 'journal'))
     ? fs.readdirSync(path.join(home, 'journal')).map((f) => fs.readFileSync(path.join(home, 'journal', f), 'utf8')).join('')
     : '';
-  for (const j of aws().batch.jobs.values()) if (j.environment.CT_PAYLOAD?.includes(dispatchId) && (store + journals).includes(j.jobId)) return j;
+  return store + journals;
+};
+
+const jobIdIn = (home: string, dispatchId: string) => () => {
+  const onDisk = storeText(home);
+  for (const j of aws().batch.jobs.values()) if (j.environment.CT_PAYLOAD?.includes(dispatchId) && onDisk.includes(j.jobId)) return j;
   return undefined;
 };
 
@@ -120,6 +128,32 @@ describe('an orphaned AWS Batch dispatch (owner SIGKILLed)', () => {
     } finally {
       aws().batch.knobs.timings.RUNNABLE = 40;
       aws().batch.release();
+    }
+  });
+});
+
+describe('an orphaned Braket dispatch (owner SIGKILLed)', () => {
+  it('is cancelled by `covalent-ts cancel` through CancelQuantumTask', async () => {
+    aws().braket.knobs.taskTimings.RUNNING = Infinity;
+    try {
+      const home = tempDir('ct-home-');
+      const bell = "function bell() { return 'OPENQASM 3.0; qubit[2] q; h q[0]; cnot q[0], q[1];'; }";
+      const { owner, id: idP } = startOwner(home, braketOptions(aws()), 'BraketExecutor', bell);
+      const id = (await idP) as string;
+      const task = await waitFor('the quantum task to run, its handle on disk', () => {
+        const onDisk = storeText(home);
+        return [...aws().braket.tasks.values()].find((t) => t.outputS3Directory.includes(id) && t.status === 'RUNNING' && onDisk.includes(t.arn));
+      }, 60_000);
+      owner.kill('SIGKILL');
+      await new Promise((r) => owner.on('exit', r));
+      const { code, report } = await cancelFromTerminal(home, id);
+      expect(code).toBe(0);
+      expect(report.tasks[0]).toMatchObject({ outcome: 'killed', statusAfter: 'CANCELLED' });
+      expect(report.tasks[0].detail).toBe('quantum-task was RUNNING; CancelQuantumTask; CANCELLING; CANCELLED');
+      expect(task.status).toBe('CANCELLED');
+    } finally {
+      aws().braket.knobs.taskTimings.RUNNING = 40;
+      aws().braket.release();
     }
   });
 });
