@@ -24,6 +24,7 @@ interface CancelFlags {
   reason?: string;
   json?: boolean;
   identity?: string;
+  abandon?: boolean;
 }
 
 /**
@@ -81,6 +82,7 @@ export function registerCancelCommand(program: Command): void {
     .option('-t, --task <ids>', 'cancel these tasks and everything downstream: 1,3,5 or repeated', taskIds)
     .option('-r, --reason <text>', 'why; stored with the tasks and shown in the graph')
     .option('-i, --identity <file>', 'SSH private key for the hosts of an orphaned dispatch (an encrypted key\'s passphrase is asked for on the terminal)')
+    .option('--abandon', 'orphans only: retry each kill, then give up on those that cannot be confirmed (the host is gone): they end CANCELLED, recorded as kill_unconfirmed and abandoned by you')
     .option('--json', 'print the cancel report as JSON')
     .addHelpText(
       'after',
@@ -89,6 +91,7 @@ Examples:
   $ covalent-ts cancel 3f2a91c0                       the whole dispatch
   $ covalent-ts cancel 3f2a --task 1,3 --reason "wrong parameters"
   $ covalent-ts cancel 3f2a --identity ~/.ssh/id_ed25519   an orphan whose SSH key was never stored
+  $ covalent-ts cancel 3f2a --abandon                 an orphan whose host was wiped: stop waiting for its kills
 
 A dispatch running in another process is cancelled by that process; one whose
 process is gone (orphaned) is cancelled here from its stored job handles.
@@ -106,13 +109,18 @@ Exit code 3 means a kill could not be confirmed: that job may still be running.`
           // Loaded only here: ssh2 is a heavy start-up cost for every other use of the command.
           const { askHidden, prepareSSHCredentials, sshLoginsOf } = await import('./ssh-credentials');
           const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
-          await prepareSSHCredentials(sshLoginsOf(stored.nodes), { identityFile: opts.identity, interactive, askPassphrase: askHidden });
+          try {
+            await prepareSSHCredentials(sshLoginsOf(stored.nodes), { identityFile: opts.identity, interactive, askPassphrase: askHidden });
+          } catch (e) {
+            // Giving up is allowed without the key: the kill is tried, fails, and is recorded as abandoned.
+            if (!(opts.abandon && (e as { code?: string }).code === 'CT_CREDENTIALS_REQUIRED')) throw e;
+          }
         }
         const targets = (opts.task ?? stored.nodes.map((n) => n.nodeId)).filter((t) => stored.nodes[t] && !isTerminal(stored.nodes[t].status));
         const stopProgress = opts.json ? () => undefined : showProgress(store, home, id, targets);
         let report: CancelReport;
         try {
-          report = await ct.getDispatcher().cancel(id, { taskIds: opts.task, reason: opts.reason, source: 'external' });
+          report = await ct.getDispatcher().cancel(id, { taskIds: opts.task, reason: opts.reason, source: 'external', abandon: opts.abandon === true });
         } finally {
           stopProgress();
         }

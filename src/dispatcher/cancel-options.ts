@@ -11,6 +11,13 @@ export interface CancelOptions {
   reason?: string;
   /** Who asked: `api` (ct.cancel), `comm` (a button in JupyterLab), `external` (another process). */
   source?: CancelSource;
+  /**
+   * Give up on kills that cannot be confirmed (the host was wiped, say): such
+   * tasks end CANCELLED, their record keeping `kill_unconfirmed` and who gave
+   * up. Only for dispatches whose process is gone (orphans); the kill is
+   * retried first. Default false.
+   */
+  abandon?: boolean;
 }
 
 /** Cancel options once checked: what the dispatcher acts on. */
@@ -19,10 +26,11 @@ export interface ValidCancelOptions {
   taskIds: number[] | null;
   reason: string | null;
   source: CancelSource;
+  abandon: boolean;
 }
 
 const SOURCES: readonly CancelSource[] = ['api', 'comm', 'external'];
-const KEYS = ['taskIds', 'reason', 'source'] as const;
+const KEYS = ['taskIds', 'reason', 'source', 'abandon'] as const;
 
 const CANCEL_OPTIONS_SCHEMA = {
   type: 'object',
@@ -32,6 +40,7 @@ const CANCEL_OPTIONS_SCHEMA = {
     taskIds: { type: 'array', minItems: 1, items: { type: 'integer' } },
     reason: { type: 'string' },
     source: { enum: SOURCES },
+    abandon: { type: 'boolean' },
   },
 } as const;
 
@@ -44,7 +53,7 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(CANCEL_OPTIO
  * changes: cancelling a whole dispatch because of a typo costs real money.
  */
 export function parseCancelOptions(options: unknown): ValidCancelOptions {
-  if (options === undefined) return { taskIds: null, reason: null, source: 'api' };
+  if (options === undefined) return { taskIds: null, reason: null, source: 'api', abandon: false };
   if (!validate(options)) {
     const problems = explain(options, validate.errors ?? []);
     const said = problems.join('; ');
@@ -56,7 +65,7 @@ export function parseCancelOptions(options: unknown): ValidCancelOptions {
     );
   }
   const o = options as CancelOptions;
-  return { taskIds: o.taskIds === undefined ? null : [...new Set(o.taskIds)], reason: o.reason ?? null, source: o.source ?? 'api' };
+  return { taskIds: o.taskIds === undefined ? null : [...new Set(o.taskIds)], reason: o.reason ?? null, source: o.source ?? 'api', abandon: o.abandon === true };
 }
 
 /**
@@ -99,6 +108,8 @@ function explain(options: unknown, errors: ErrorObject[]): string[] {
       out.push(`taskIds${e.instancePath.slice('/taskIds'.length).replace(/\/(\d+)/, '[$1]')} is ${show(item)}, not a task id (an integer)`);
     } else if (key === 'reason') {
       out.push(`reason must be a string, got ${show(value)}`);
+    } else if (key === 'abandon') {
+      out.push(`abandon must be true or false, got ${show(value)}`);
     } else if (key === 'source') {
       out.push(`source must be one of ${SOURCES.map((s) => JSON.stringify(s)).join(', ')}, got ${show(value)}`);
     } else {

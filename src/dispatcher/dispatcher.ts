@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import * as os from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import * as v8 from 'node:v8';
 import { CtError, ErrorCodes, InvalidInputError } from '../errors';
@@ -348,6 +349,7 @@ export class Dispatcher {
 
     const { taskIds, reason, source } = valid;
     if (taskIds) requireKnownTasks(dispatchId, taskIds, run.nodes.length);
+    if (valid.abandon) throw abandonNeedsOrphan(dispatchId, 'it runs in this process');
     const snapshot = this.journalRowsIfUnwritten(run);
     const tasks = await run.cancel(taskIds, reason, source);
     this.recordFinal(run, tasks);
@@ -397,7 +399,7 @@ export class Dispatcher {
    * executors, rebuilt from the stored configuration and job handle.
    */
   private async cancelStored(dispatchId: string, options: ValidCancelOptions, requestedAt: string): Promise<CancelReport> {
-    const { taskIds, reason, source } = options;
+    const { taskIds, reason, source, abandon } = options;
     const store = await this.getStore();
     const stored = store.readDispatch(dispatchId);
     if (!stored) throw this.unknownDispatch(dispatchId);
@@ -406,6 +408,7 @@ export class Dispatcher {
     assertNotImported(this.home, dispatchId);
     const owner = ownerLiveness(stored.dispatch);
     if (!isTerminal(stored.dispatch.status) && owner !== 'gone') {
+      if (abandon) throw abandonNeedsOrphan(dispatchId, `its process (${describeOwner(stored.dispatch)}) is still running it`);
       // Running in another process (here, or on another host sharing the store): ask it, through the shared home.
       // An owner on another host cannot be checked from here, so it is never treated as dead: only it can cancel.
       const data = await requestCancel(
@@ -450,8 +453,10 @@ export class Dispatcher {
           detail = (e as Error).message;
         }
       }
-      // A job whose kill is unconfirmed may still run: the node stays CANCELLING, and a later cancel retries.
-      const statusAfter = outcome === 'kill_unconfirmed' ? Status.CANCELLING : Status.CANCELLED;
+      // A job whose kill is unconfirmed may still run: the node stays CANCELLING, and a later cancel retries,
+      // unless the user gives up on it explicitly; the record then says so, and by whom.
+      if (outcome === 'kill_unconfirmed' && abandon) detail = `${detail ?? 'the kill was not confirmed'}; abandoned by ${whoAbandons(source)} at ${new Date().toISOString()}: the job may still be running`;
+      const statusAfter = outcome === 'kill_unconfirmed' && !abandon ? Status.CANCELLING : Status.CANCELLED;
       tasks.push({ nodeId: n.nodeId, name: n.name, outcome, statusBefore, statusAfter, downstreamOf: null, detail });
     }
     const changed = tasks.filter((t) => t.statusBefore !== t.statusAfter || t.outcome === 'kill_unconfirmed' || statusOf(t.nodeId) === Status.CANCELLING);
@@ -508,6 +513,25 @@ export class Dispatcher {
   async flush(): Promise<void> {
     if (this.store) await this.store.flush();
   }
+}
+
+function abandonNeedsOrphan(dispatchId: string, why: string): CtError {
+  return new InvalidInputError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `abandon gives up on kills of an orphaned dispatch (its process gone); dispatch ${dispatchId} is not orphaned: ${why}. ` +
+      `Nothing was cancelled; cancel it without abandon.`,
+  );
+}
+
+/** Who gives up on a kill, for the record: the user and host of this process, and how they asked. */
+function whoAbandons(source: CancelSource): string {
+  let user = 'unknown user';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // No passwd entry: the host still says where.
+  }
+  return `${user}@${os.hostname()} (${source === 'external' ? 'covalent-ts cancel --abandon' : `ct.cancel abandon, ${source}`})`;
 }
 
 function checkDispatchId(id: unknown): asserts id is string {

@@ -137,6 +137,8 @@ describe('cancelling selected tasks', () => {
     ['a fractional task id', { taskIds: [0.5] }, /taskIds\[0\] is 0.5, not a task id/],
     ['a task id as text', { taskIds: ['1'] }, /taskIds\[0\] is "1", not a task id/],
     ['task ids not in an array', { taskIds: 0 }, /did you mean `\{ taskIds: \[0\] \}`\?/],
+    ['abandon as text', { abandon: 'yes' }, /abandon must be true or false, got "yes"/],
+    ['abandon of a dispatch this process runs', { abandon: true }, /abandon gives up on kills of an orphaned dispatch.*not orphaned: it runs in this process/],
   ])('refuses %s with CT_INVALID_ARGUMENT, naming the mistake, and cancels nothing', async (_what, options, message) => {
     const wf = ct.lattice(() => [quick(sleepy(300)), sleepy(300)]);
     const id = await ct.dispatch(wf)();

@@ -21,6 +21,29 @@ function sshOptions(): string {
 }
 const executorLib = JSON.stringify(`${root}/dist/src/executors/ssh/index.js`);
 
+/** A dispatch whose task runs `sleep MARKER` over SSH, orphaned: its owner was SIGKILLed. */
+async function orphanedSSHDispatch(home: string): Promise<{ id: string; m: string }> {
+  const m = `${7000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e5)}`;
+  markers.push(m);
+  const o = await owner(
+    home,
+    `const { SSHExecutor } = require(${executorLib});
+     const hang = ct.electron(async function hang(mm) {
+       require('child_process').spawn('sleep', [mm], { stdio: 'ignore' });
+       await new Promise(() => setInterval(() => undefined, 1000));
+     }, { executor: new SSHExecutor(${sshOptions()}) });
+     const id = await ct.dispatch(ct.lattice((mm) => hang(mm), { name: 'orphan over ssh' }))(${JSON.stringify(m)});
+     for (;;) { const r = await ct.getResult(id); if (r.nodes[0].jobHandle) break; await new Promise((res) => setTimeout(res, 50)); }
+     await ct.getDispatcher().flush();
+     emit(id);
+     await new Promise(() => {});`,
+  );
+  await waitFor('the remote task to run', () => processesMatching(`sleep ${m}`).length > 0);
+  o.proc.kill('SIGKILL');
+  await o.exited;
+  return { id: o.out[0] as string, m };
+}
+
 describeWithDaemons('covalent-ts with SSH tasks', () => {
   it('logs: prints what a task printed on the remote host', async () => {
     const home = tempDir('ct-home-');
@@ -45,26 +68,7 @@ describeWithDaemons('covalent-ts with SSH tasks', () => {
 
   it('cancel of an orphan with an encrypted key: refused without a terminal, done with --identity and the passphrase typed at a prompt', async () => {
     const home = tempDir('ct-home-');
-    const m = `${7000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e5)}`;
-    markers.push(m);
-    const o = await owner(
-      home,
-      `const { SSHExecutor } = require(${executorLib});
-       const ex = new SSHExecutor(${sshOptions()});
-       const hang = ct.electron(async function hang(mm) {
-         require('child_process').spawn('sleep', [mm], { stdio: 'ignore' });
-         await new Promise(() => setInterval(() => undefined, 1000));
-       }, { executor: ex });
-       const id = await ct.dispatch(ct.lattice((mm) => hang(mm), { name: 'orphan over ssh' }))(${JSON.stringify(m)});
-       for (;;) { const r = await ct.getResult(id); if (r.nodes[0].jobHandle) break; await new Promise((res) => setTimeout(res, 50)); }
-       await ct.getDispatcher().flush();
-       emit(id);
-       await new Promise(() => {});`,
-    );
-    const id = o.out[0] as string;
-    await waitFor('the remote task to run', () => processesMatching(`sleep ${m}`).length > 0);
-    o.proc.kill('SIGKILL');
-    await o.exited;
+    const { id, m } = await orphanedSSHDispatch(home);
 
     const refused = ct(home, ['cancel', id]);
     expect(refused.status).toBe(2);
@@ -89,5 +93,21 @@ describeWithDaemons('covalent-ts with SSH tasks', () => {
     const report = JSON.parse(done.stdout.slice(done.stdout.indexOf('{')));
     expect(report.tasks[0]).toMatchObject({ nodeId: 0, outcome: 'killed', statusAfter: 'CANCELLED' });
     await waitFor('the remote task to be gone', () => processesMatching(`sleep ${m}`).length === 0);
+  });
+  it('cancel --abandon of an orphan whose kill cannot be confirmed: ends CANCELLED, recorded as kill_unconfirmed and abandoned, exit 3', async () => {
+    const home = tempDir('ct-home-');
+    const { id, m } = await orphanedSSHDispatch(home);
+
+    // No key, no terminal: the kill cannot be made, and the user gives up on it explicitly.
+    const r = ct(home, ['cancel', id, '--abandon', '--json']);
+    expect(r.status).toBe(3);
+    const task = JSON.parse(r.stdout).tasks[0];
+    expect(task).toMatchObject({ nodeId: 0, outcome: 'kill_unconfirmed', statusAfter: 'CANCELLED' });
+    expect(task.detail).toMatch(/abandoned by .+@.+ \(covalent-ts cancel --abandon\) at .*: the job may still be running/);
+    const view = JSON.parse(ct(home, ['status', id, '--json']).stdout);
+    expect(view.dispatch.status).toBe('CANCELLED');
+    expect(view.nodes[0]).toMatchObject({ status: 'CANCELLED', cancelOutcome: 'kill_unconfirmed' });
+    // Honest: nothing claims the remote process was stopped, and it was not.
+    expect(processesMatching(`sleep ${m}`).length).toBeGreaterThan(0);
   });
 });
