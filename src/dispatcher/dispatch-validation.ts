@@ -1,6 +1,6 @@
 import { ErrorCodes, InvalidInputError } from '../errors';
 import type { Executor, ExecutorConfig } from '../executors/executor';
-import { executorTypes } from '../executors/registry';
+import { createExecutor, executorTypes } from '../executors/registry';
 import { withoutSecrets } from '../executors/secrets';
 import { analyzeFunctionSource } from '../workflow/free-variables';
 import { isNodeOutput } from '../workflow/node-output';
@@ -24,9 +24,11 @@ export function executorTypeOf(spec: ExecutorSpec): string {
  */
 export function validateGraph(graph: TransportGraph): void {
   const known = new Set(executorTypes());
+  const checkedOptions = new Set<unknown>();
   for (const node of graph.nodes) {
     if (node.kind !== 'electron') continue;
     validateExecutorSpec(node, known);
+    validateExecutorOptions(node, checkedOptions);
     if (executorTypeOf(node.executor!) === 'inline') continue; // runs here, with the real function and objects
     const label = `Task ${node.id} (${node.name})`;
     const analysis = analyzeFunctionSource(node.source ?? '');
@@ -51,6 +53,26 @@ export function validateGraph(graph: TransportGraph): void {
     node.args.forEach((arg, i) => {
       if (!isNodeOutput(arg)) assertSerializable(arg, `Argument ${i + 1} of ${label}`);
     });
+  }
+}
+
+/**
+ * An executor named by type (`'awsbatch'`, `{ type, options }`) is built
+ * only when its first task starts; build one now, once per distinct spec, so
+ * bad options (a missing bucket, a malformed ARN) are reported at dispatch
+ * time, before anything is uploaded or submitted. Constructors only check
+ * options; anything else they could fail on is left to run time.
+ */
+function validateExecutorOptions(node: GraphNode, checked: Set<unknown>): void {
+  const spec = node.executor;
+  if (isExecutorInstance(spec) || checked.has(spec)) return;
+  checked.add(spec);
+  const config: ExecutorConfig = typeof spec === 'string' ? { type: spec, options: {} } : (spec as ExecutorConfig);
+  try {
+    createExecutor(config);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) return;
+    throw new InvalidInputError(e.code, `Task ${node.id} (${node.name}): ${e.message}`, { details: { ...e.details, nodeId: node.id } });
   }
 }
 

@@ -109,6 +109,20 @@ describe('AWSBatchExecutor runs tasks', () => {
     }
     expect(aws().http.count()).toBe(calls);
   });
+
+  it('rejects bad options of an executor named by type at dispatch time, naming the task', async () => {
+    const calls = aws().http.count();
+    const puts = aws().s3Proxy.requests.length;
+    const { s3Bucket: _b, ...noBucket } = batchOptions(aws());
+    const e = ct.electron(add, { executor: { type: 'awsbatch', options: noBucket } });
+    const err = await ct.dispatch(ct.lattice(() => e(1, 2)))().catch((x) => x);
+    expect(err).toBeInstanceOf(ct.InvalidInputError);
+    expect(err.message).toMatch(/^Task 0 \(add\): AWSBatchExecutor options: "s3Bucket" is required/);
+    const q = ct.electron(() => 'OPENQASM 3.0; qubit q;', { executor: 'braket' });
+    await expect(ct.dispatch(ct.lattice(() => q()))()).rejects.toThrow(/BraketExecutor options: "deviceArn" is required/);
+    expect(aws().http.count()).toBe(calls);
+    expect(aws().s3Proxy.requests.length).toBe(puts);
+  });
 });
 
 describe('cancelling a Batch task', () => {
