@@ -29,6 +29,8 @@ module.exports = {
     nodeProject('lab', 'lab', {
       testEnvironment: '<rootDir>/labextension/node_modules/@jupyterlab/testing/lib/jest-env.js',
       modulePaths: ['<rootDir>/labextension/node_modules'],
+      // The extension's own package path to the protocol (labextension/tsconfig.json "paths").
+      moduleNameMapper: { '^covalent-ts-protocol$': '<rootDir>/src/protocol/browser.ts' },
       setupFiles: [
         '<rootDir>/labextension/node_modules/@jupyterlab/testing/lib/jest-shim.js',
         '<rootDir>/test/lab/support/setup.ts',

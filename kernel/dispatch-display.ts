@@ -4,13 +4,12 @@ import {
   renderDispatchText,
   type DispatchOutputData,
   type DispatchSnapshot,
+  isTerminal,
 } from '../src/protocol';
 import { setDisplayHook } from '../src/dispatcher/display-hook';
 import type { DispatcherEventMap } from '../src/dispatcher/events';
 import type { DispatcherPort } from './core';
 import type { Header } from './message';
-
-const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 export interface DispatchDisplayDeps {
   publish(msgType: 'display_data' | 'update_display_data', content: unknown, parent: Header): void;
@@ -129,7 +128,7 @@ export class DispatchDisplay {
   private showSnapshot(snapshot: DispatchSnapshot, parent: Header): void {
     const dispatchId = snapshot.dispatchId;
     this.deps.publish('display_data', DispatchDisplay.content(snapshot), parent);
-    if (TERMINAL.has(snapshot.status)) return;
+    if (isTerminal(snapshot.status)) return;
     const live = this.live.get(dispatchId);
     if (live) live.parents.push(parent);
     else this.live.set(dispatchId, { parents: [parent], timer: null });
@@ -137,7 +136,7 @@ export class DispatchDisplay {
 
   private readonly onNode = (e: DispatcherEventMap['node-changed']) => this.schedule(e.dispatchId);
   private readonly onDispatch = (e: DispatcherEventMap['dispatch-changed']) => {
-    if (TERMINAL.has(e.status)) this.safely(() => this.update(e.dispatchId, true));
+    if (isTerminal(e.status)) this.safely(() => this.update(e.dispatchId, true));
     else this.schedule(e.dispatchId);
   };
   private readonly onCreated = (e: DispatcherEventMap['dispatch-created']) => {

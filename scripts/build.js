@@ -39,13 +39,13 @@ const STEPS = {
     what: 'the library, CLI and kernel (dist/)'
   },
   'lab-lib': {
-    inputs: ['labextension/src', 'labextension/tsconfig.json', 'src/protocol/messages.ts'],
+    inputs: ['labextension/src', 'labextension/tsconfig.json', 'src/protocol'],
     outputs: ['labextension/lib/labextension/src/index.js'],
     run: [process.execPath, [path.join(LAB, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], LAB],
     what: "the extension's library (labextension/lib)"
   },
   'lab-prebuilt': {
-    inputs: ['labextension/lib', 'style', 'labextension/package.json', 'labextension/scripts'],
+    inputs: ['labextension/lib', 'style', 'labextension/package.json', 'labextension/scripts', 'labextension/webpack.config.js'],
     outputs: ['labextension/prebuilt/package.json'],
     run: [npm, ['run', '--silent', 'build:prebuilt'], LAB],
     what: 'the prebuilt extension (labextension/prebuilt)'

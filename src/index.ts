@@ -10,7 +10,7 @@
  */
 export { electron, type Electron, type ElectronOptions } from './workflow/electron';
 export { lattice, isLattice, type Lattice, type LatticeOptions } from './workflow/lattice';
-export { Status, isTerminal } from './workflow/status';
+export { Status, isTerminal, cancelBlockReason, type CancelBlockReason } from './protocol/status';
 export type { ExecutorSpec } from './workflow/transport-graph';
 
 export {

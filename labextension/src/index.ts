@@ -10,7 +10,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { loadBundle } from './translation';
 import { LabIcon } from '@jupyterlab/ui-components';
-import type { DispatchSummary } from '../../src/protocol/messages';
+import type { DispatchSummary } from 'covalent-ts-protocol';
 import { KernelConnection } from './client/kernel-connection';
 import { CommandIDs } from './commands';
 import { GraphRegistry } from './graph/graph-registry';

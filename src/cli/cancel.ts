@@ -3,7 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { assertNotImported } from '../store/imported';
 import { isOrphaned } from '../dispatcher/dispatch-owner';
 import type { Store } from '../store/store';
-import { isTerminal } from '../workflow/status';
+import { isTerminal } from '../protocol/status';
 import { openStore, readDispatchByPrefix } from './cli-store';
 import { ExitCodes } from './exit-codes';
 import { outputFor, paintStatus, renderJson, renderTable } from './output';

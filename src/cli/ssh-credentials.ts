@@ -5,7 +5,7 @@ import { ErrorCodes, InvalidInputError } from '../errors';
 import { provideSSHCredentials } from '../executors/ssh';
 import { expandHome } from '../executors/ssh/host-key';
 import type { NodeRow } from '../store/schema';
-import { isTerminal } from '../workflow/status';
+import { isTerminal } from '../protocol/status';
 
 /** A login an orphaned job must be reached through: where its stored executor config points. */
 export interface SSHLogin {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import * as readline from 'node:readline';
-import { isTerminal } from '../workflow/status';
+import { isTerminal } from '../protocol/status';
 import type { Store } from '../store/store';
 import { openStore, readDispatchByPrefix, type StoredDispatch } from './cli-store';
 import {

@@ -1,6 +1,6 @@
 import type { DispatchRow } from '../store/schema';
 import { currentProcessIdentity, isCurrentProcess, processLiveness, type ProcessLiveness } from '../process/process-identity';
-import { isTerminal } from '../workflow/status';
+import { isTerminal } from '../protocol/status';
 
 type OwnerFields = Pick<DispatchRow, 'ownerPid' | 'ownerHost' | 'ownerStartTime'>;
 

@@ -1,18 +1,22 @@
 /**
  * The comm protocol between the covalent-ts kernel and the JupyterLab
  * extension (comm target `covalent-ts`). This file is shared by both sides, so
- * it holds only types and constants: no imports, nothing Node-specific.
+ * it holds only types and constants: nothing Node-specific, no imports outside
+ * src/protocol.
  *
  * Every message carries `v` (protocol version). Requests carry a client-chosen
  * `id`, echoed in exactly one `reply`. Pushes (`delta`, `dispatches`) carry no id.
  */
+
+import type { Status } from './status';
 
 export const PROTOCOL_VERSION = 1;
 export const COMM_TARGET = 'covalent-ts';
 /** MIME type of a dispatch's rich output in a notebook. */
 export const DISPATCH_MIME_TYPE = 'application/vnd.covalent-ts.dispatch+json';
 
-export type StatusName = 'NEW_OBJECT' | 'QUEUED' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+/** A node's or dispatch's status on the wire (see {@link Status} for the model). */
+export type StatusName = Status;
 export type NodeKind = 'electron' | 'sublattice' | 'parameter';
 /** Who asked for a cancel. */
 export type CancelSource = 'api' | 'comm' | 'external';

@@ -11,7 +11,7 @@ import {
   type ListResult,
   type SubscribeResult,
   type CancelReportData
-} from '../../../src/protocol/messages';
+} from 'covalent-ts-protocol';
 import type { CommLike } from './comm-like';
 import { CovalentLabError } from './errors';
 

@@ -2,7 +2,7 @@ import type { ISessionContext } from '@jupyterlab/apputils';
 import type { Kernel } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
-import { COMM_TARGET } from '../../../src/protocol/messages';
+import { COMM_TARGET } from 'covalent-ts-protocol';
 import { CovalentClient } from './covalent-client';
 
 /** Kernel states after which the kernel side of our comm is gone. */

@@ -1,5 +1,5 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
-import type { NodeView } from '../../../src/protocol/messages';
+import type { NodeView } from 'covalent-ts-protocol';
 import { outcomeLabel, sourceLabel, statusLabel } from './labels';
 
 /** The details of one node: status, times, executor, job handle, error and cancel facts. */

@@ -1,10 +1,11 @@
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { loadBundle } from '../translation';
 import { Widget } from '@lumino/widgets';
-import type { NodeView } from '../../../src/protocol/messages';
+import type { NodeView } from 'covalent-ts-protocol';
 import type { DispatchController } from '../model/dispatch-controller';
 import type { DispatchModel, ModelChange } from '../model/dispatch-model';
-import { STATUS_GLYPH, isTerminal } from '../model/status';
+import { cancelBlockReason, isTerminal } from 'covalent-ts-protocol';
+import { STATUS_GLYPH } from '../model/status';
 import { renderDetails, formatTime } from './details-view';
 import { statusLabel } from './labels';
 import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type GraphLayout } from './layout';
@@ -83,13 +84,18 @@ export class DispatchGraph extends Widget {
     if (!node) {
       return t.__('No task selected');
     }
-    if (isTerminal(node.status)) {
-      return t.__('Task already finished (%1)', statusLabel(t, node.status));
+    // The mode block above covers a viewer that is not live.
+    const reason = cancelBlockReason(node, true);
+    switch (reason?.code) {
+      case undefined:
+        return null;
+      case 'finished':
+        return t.__('Task already finished (%1)', statusLabel(t, reason.status));
+      case 'cancel_requested':
+        return t.__('Cancel already requested');
+      case 'not_live':
+        return t.__('Not connected to the kernel that runs this dispatch');
     }
-    if (node.status === 'CANCELLING') {
-      return t.__('Cancel already requested');
-    }
-    return null;
   }
 
   /** Cancel tasks (no confirmation: a per-task cancel is cheap to redo). */

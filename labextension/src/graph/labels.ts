@@ -1,5 +1,5 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
-import type { CancelOutcome, CancelSource, StatusName } from '../../../src/protocol/messages';
+import type { CancelOutcome, CancelSource, StatusName } from 'covalent-ts-protocol';
 
 /** Every user-visible word of the graph goes through the translator here. */
 export function statusLabel(trans: TranslationBundle, status: StatusName): string {

@@ -1,6 +1,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
-import type { NodeView } from '../../../src/protocol/messages';
-import { STATUS_GLYPH, isTerminal } from '../model/status';
+import type { NodeView } from 'covalent-ts-protocol';
+import { isTerminal } from 'covalent-ts-protocol';
+import { STATUS_GLYPH } from '../model/status';
 import { cancelDescription, durationLabel, shortOutcomeLabel, statusLabel } from './labels';
 
 /** Why a cancel button is disabled, or null when it can be clicked. */

@@ -1,10 +1,10 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
-import type { CancelReportData, DeltaPush, NodeView } from '../../../src/protocol/messages';
+import type { CancelReportData, DeltaPush, NodeView } from 'covalent-ts-protocol';
 import type { CovalentClient } from '../client/covalent-client';
 import { CovalentLabError } from '../client/errors';
 import { DispatchModel } from './dispatch-model';
-import { isTerminal } from './status';
+import { isTerminal } from 'covalent-ts-protocol';
 
 /** The source of kernel connections a controller follows (a notebook's session). */
 export interface ConnectionSource {

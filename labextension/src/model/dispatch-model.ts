@@ -5,9 +5,9 @@ import type {
   DispatchSnapshot,
   NodeView,
   StatusName
-} from '../../../src/protocol/messages';
-import { newNodeView } from '../../../src/protocol/messages';
-import { isTerminal } from './status';
+} from 'covalent-ts-protocol';
+import { newNodeView } from 'covalent-ts-protocol';
+import { canTransition, isTerminal, nextStatus } from 'covalent-ts-protocol';
 
 /**
  * How the graph is connected: `live` follows the kernel; `snapshot` shows the
@@ -133,7 +133,7 @@ export class DispatchModel {
     const changed: number[] = [];
     for (const id of ids) {
       const n = this._nodes.get(id);
-      if (n && !isTerminal(n.status) && n.status !== 'CANCELLING') {
+      if (n && n.status !== 'CANCELLING' && canTransition(n.status, 'CANCELLING')) {
         this._nodes.set(id, { ...n, status: 'CANCELLING', cancelRequested: true, cancelSource: source });
         changed.push(id);
       }
@@ -229,13 +229,13 @@ export class DispatchModel {
 const EMPTY_NODE: NodeView = newNodeView(-1);
 
 /**
- * A late RUNNING must not overwrite CANCELLING we set on click: once the user
- * asked to cancel, only a terminal status replaces it.
+ * A late RUNNING must not overwrite CANCELLING we set on click, nor anything a
+ * terminal status: only moves the status model allows are shown.
  */
 function mergeNode(existing: NodeView, patch: Partial<NodeView>): NodeView {
   const merged = { ...existing, ...patch };
-  if (existing.status === 'CANCELLING' && patch.status && !isTerminal(patch.status)) {
-    merged.status = 'CANCELLING';
+  if (patch.status) {
+    merged.status = nextStatus(existing.status, patch.status);
   }
   return merged;
 }

@@ -1,19 +1,9 @@
-import type { StatusName } from '../../../src/protocol/messages';
-
-/** Statuses after which a node can no longer be cancelled or change. */
-export const TERMINAL_STATUSES: ReadonlySet<StatusName> = new Set<StatusName>([
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED'
-]);
-
-export function isTerminal(status: StatusName): boolean {
-  return TERMINAL_STATUSES.has(status);
-}
+import type { StatusName } from 'covalent-ts-protocol';
 
 /**
  * A glyph per status, so status never depends on colour alone (the text label
- * is shown beside it as well).
+ * is shown beside it as well). Which statuses are final, and when a node can be
+ * cancelled, is the protocol's status model (`covalent-ts-protocol`).
  */
 export const STATUS_GLYPH: Record<StatusName, string> = {
   NEW_OBJECT: '○',

@@ -1,10 +1,11 @@
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { loadBundle } from '../translation';
 import { Widget } from '@lumino/widgets';
-import type { DispatchSummary } from '../../../src/protocol/messages';
+import type { DispatchSummary } from 'covalent-ts-protocol';
 import type { CovalentClient } from '../client/covalent-client';
 import type { ConnectionSource } from '../model/dispatch-controller';
-import { STATUS_GLYPH, isTerminal } from '../model/status';
+import { isTerminal } from 'covalent-ts-protocol';
+import { STATUS_GLYPH } from '../model/status';
 import { statusLabel } from '../graph/labels';
 import { formatTime } from '../graph/details-view';
 

@@ -5,7 +5,7 @@ import {
   DISPATCH_MIME_TYPE,
   type DispatchOutputData,
   type DispatchSnapshot
-} from '../../../src/protocol/messages';
+} from 'covalent-ts-protocol';
 import { DispatchController, type ConnectionSource } from '../model/dispatch-controller';
 import { DispatchModel } from '../model/dispatch-model';
 import { DispatchGraph } from '../graph/graph-widget';
