@@ -31,6 +31,57 @@ wait_for() { # wait_for SECONDS DESCRIPTION CMD...
   echo "executors.sh: $what ready" >&2
 }
 
+start_slurm() { # start_slurm DIR NAME CLUSTER PROCTRACK MAX_ARRAY_SIZE: slurmctld + slurmd under DIR/NAME
+  local dir="$1" name="$2" cluster="$3" proctrack="$4" max_array="$5" sd="$1/$2"
+  mkdir -p "$sd/state" "$sd/spool" "$sd/log"
+  local ctld_port slurmd_port
+  ctld_port="$(free_port)"; slurmd_port="$(free_port)"
+  while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port="$(free_port)"; done
+  cat >"$sd/cgroup.conf" <<CONF
+CgroupPlugin=cgroup/v1
+CgroupMountpoint=/sys/fs/cgroup
+ConstrainCores=no
+ConstrainRAMSpace=no
+CONF
+  cat >"$sd/slurm.conf" <<CONF
+ClusterName=$cluster
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$dir/munge/run/munge.socket.2
+StateSaveLocation=$sd/state
+SlurmdSpoolDir=$sd/spool
+SlurmctldPidFile=$sd/slurmctld.pid
+SlurmdPidFile=$sd/slurmd.pid
+SlurmctldLogFile=$sd/log/slurmctld.log
+SlurmdLogFile=$sd/log/slurmd.log
+ProctrackType=$proctrack
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+MpiDefault=none
+ReturnToService=2
+MinJobAge=300
+KillWait=5
+MaxArraySize=$max_array
+SchedulerParameters=batch_sched_delay=0
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=2048 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+CONF
+  SLURM_CONF="$sd/slurm.conf" /usr/sbin/slurmctld -f "$sd/slurm.conf" || die "slurmctld ($name) did not start; see $sd/log/slurmctld.log"
+  SLURM_CONF="$sd/slurm.conf" /usr/sbin/slurmd -f "$sd/slurm.conf" -N localhost || die "slurmd ($name) did not start; see $sd/log/slurmd.log"
+  node_idle() { SLURM_CONF="$sd/slurm.conf" scontrol show node localhost 2>/dev/null | grep -Eq 'State=IDLE'; }
+  wait_for 30 "slurm ($name, $proctrack) node localhost idle" node_idle || die "the Slurm node ($name) did not become idle; see $sd/log/"
+  echo "executors.sh: $name: slurmctld :$ctld_port, slurmd :$slurmd_port, $proctrack" >&2
+}
+
 start() {
   local dir="$1"
   for bin in /usr/sbin/sshd /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/sbin/mungekey /usr/bin/ssh-keygen /usr/bin/sbatch /usr/bin/scontrol; do
@@ -89,53 +140,14 @@ CONF
   wait_for 10 "munged" test -S "$dir/munge/run/munge.socket.2" || die "munged socket missing; see $dir/munge/munged.log"
 
   # --- slurm ---------------------------------------------------------------
-  local ctld_port slurmd_port
-  ctld_port="$(free_port)"; slurmd_port="$(free_port)"
-  while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port="$(free_port)"; done
-  cat >"$dir/slurm/cgroup.conf" <<CONF
-CgroupPlugin=cgroup/v1
-CgroupMountpoint=/sys/fs/cgroup
-ConstrainCores=no
-ConstrainRAMSpace=no
-CONF
+  # Two single-node clusters: the primary one tracks processes with cgroups
+  # (when this machine allows it), the second with proctrack/linuxproc, as
+  # small and older sites do, so cancel tests run against both.
   local proctrack="proctrack/cgroup"
   if [ ! -w /sys/fs/cgroup/freezer ]; then proctrack="proctrack/linuxproc"; fi
-  cat >"$dir/slurm/slurm.conf" <<CONF
-ClusterName=ct-test
-SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
-CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$dir/munge/run/munge.socket.2
-StateSaveLocation=$dir/slurm/state
-SlurmdSpoolDir=$dir/slurm/spool
-SlurmctldPidFile=$dir/slurm/slurmctld.pid
-SlurmdPidFile=$dir/slurm/slurmd.pid
-SlurmctldLogFile=$dir/slurm/log/slurmctld.log
-SlurmdLogFile=$dir/slurm/log/slurmd.log
-ProctrackType=$proctrack
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-MpiDefault=none
-ReturnToService=2
-MinJobAge=300
-KillWait=5
-SchedulerParameters=batch_sched_delay=0
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=2048 State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-CONF
-  export SLURM_CONF="$dir/slurm/slurm.conf"
-  /usr/sbin/slurmctld -f "$SLURM_CONF" || die "slurmctld did not start; see $dir/slurm/log/slurmctld.log"
-  /usr/sbin/slurmd -f "$SLURM_CONF" -N localhost || die "slurmd did not start; see $dir/slurm/log/slurmd.log"
-  node_idle() { scontrol show node localhost 2>/dev/null | grep -Eq 'State=IDLE'; }
-  wait_for 30 "slurm node localhost idle" node_idle || die "the Slurm node did not become idle; see $dir/slurm/log/"
+  # The second one also has a small MaxArraySize, so sweeps must be split there.
+  start_slurm "$dir" slurm ct-test "$proctrack" 1001
+  start_slurm "$dir" slurm-linuxproc ct-test-linuxproc proctrack/linuxproc 8
 
   cat >"$dir/env.json" <<JSON
 {
@@ -148,10 +160,14 @@ CONF
     "root": { "username": "root", "privateKeyPath": "$dir/keys/id_root", "workDir": "$dir/work/root" },
     "user": { "username": "$TEST_USER", "privateKeyPath": "$dir/keys/id_user", "passphrase": "$USER_KEY_PASSPHRASE", "workDir": "$dir/work/$TEST_USER" }
   },
-  "slurm": { "conf": "$SLURM_CONF", "proctrack": "$proctrack", "cpus": 2, "partition": "debug" }
+  "slurm": { "conf": "$dir/slurm/slurm.conf", "proctrack": "$proctrack", "cpus": 2, "partition": "debug", "maxArraySize": 1001 },
+  "slurmClusters": [
+    { "conf": "$dir/slurm/slurm.conf", "proctrack": "$proctrack", "cpus": 2, "partition": "debug", "maxArraySize": 1001 },
+    { "conf": "$dir/slurm-linuxproc/slurm.conf", "proctrack": "proctrack/linuxproc", "cpus": 2, "partition": "debug", "maxArraySize": 8 }
+  ]
 }
 JSON
-  echo "executors.sh: started under $dir (sshd 127.0.0.1:$ssh_port, slurmctld :$ctld_port, slurmd :$slurmd_port, $proctrack)" >&2
+  echo "executors.sh: started under $dir (sshd 127.0.0.1:$ssh_port, Slurm clusters slurm ($proctrack) and slurm-linuxproc)" >&2
 }
 
 kill_pidfile() { # kill_pidfile FILE NAME
@@ -169,22 +185,25 @@ stop() {
   local dir="$1"
   [ -d "$dir" ] || return 0
   dir="$(cd "$dir" && pwd)"
-  if [ -f "$dir/slurm/slurm.conf" ] && [ -s "$dir/slurm/slurmctld.pid" ]; then
-    export SLURM_CONF="$dir/slurm/slurm.conf"
-    # Cancel every job of this private cluster, and wait until none is left running.
-    local ids
-    ids="$(scontrol show job -o 2>/dev/null | grep -Eo '^JobId=[0-9]+' | cut -d= -f2 | tr '\n' ' ' || true)"
-    if [ -n "${ids// }" ]; then
-      # shellcheck disable=SC2086
-      scancel $ids 2>/dev/null || true
-      for _ in $(seq 1 150); do
-        scontrol show job -o 2>/dev/null | grep -Eq 'JobState=(RUNNING|PENDING|COMPLETING|CONFIGURING|SUSPENDED)' || break
-        sleep 0.1
-      done
+  local sd
+  for sd in "$dir/slurm" "$dir/slurm-linuxproc"; do
+    if [ -f "$sd/slurm.conf" ] && [ -s "$sd/slurmctld.pid" ]; then
+      export SLURM_CONF="$sd/slurm.conf"
+      # Cancel every job of this private cluster, and wait until none is left running.
+      local ids
+      ids="$(scontrol show job -o 2>/dev/null | grep -Eo '^JobId=[0-9]+' | cut -d= -f2 | tr '\n' ' ' || true)"
+      if [ -n "${ids// }" ]; then
+        # shellcheck disable=SC2086
+        scancel $ids 2>/dev/null || true
+        for _ in $(seq 1 150); do
+          scontrol show job -o 2>/dev/null | grep -Eq 'JobState=(RUNNING|PENDING|COMPLETING|CONFIGURING|SUSPENDED)' || break
+          sleep 0.1
+        done
+      fi
     fi
-  fi
-  kill_pidfile "$dir/slurm/slurmd.pid"
-  kill_pidfile "$dir/slurm/slurmctld.pid"
+    kill_pidfile "$sd/slurmd.pid"
+    kill_pidfile "$sd/slurmctld.pid"
+  done
   kill_pidfile "$dir/munge/run/munged.pid"
   kill_pidfile "$dir/ssh/sshd.pid"
   # Task processes the tests left (remote runners are started with paths under DIR).

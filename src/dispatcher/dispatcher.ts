@@ -423,20 +423,20 @@ export class Dispatcher {
     }
     const wanted = new Set(taskIds ?? ids);
     const statusOf = (id: number) => stored.nodes.find((n) => n.nodeId === id)?.status;
-    const tasks: CancelTaskReport[] = [];
-    for (const n of stored.nodes) {
-      if (!wanted.has(n.nodeId)) continue;
+    // All jobs are cancelled at once, so an executor can send one command for all of them (one scancel per cluster).
+    const executors = new Map<string, Executor<any, any>>();
+    const tasks: CancelTaskReport[] = await Promise.all(stored.nodes.filter((n) => wanted.has(n.nodeId)).map(async (n): Promise<CancelTaskReport> => {
       const statusBefore = n.status as StatusName;
       if (isTerminal(statusBefore)) {
-        tasks.push({ nodeId: n.nodeId, name: n.name, outcome: 'already_finished', statusBefore, statusAfter: statusBefore, downstreamOf: null, detail: `status ${statusBefore} kept` });
-        continue;
+        return { nodeId: n.nodeId, name: n.name, outcome: 'already_finished', statusBefore, statusAfter: statusBefore, downstreamOf: null, detail: `status ${statusBefore} kept` };
       }
       // Orphaned by a dead process: stop its job if one exists.
       let outcome: CancelTaskReport['outcome'] = 'aborted_before_start';
       let detail: string | null = `the dispatching process (${describeOwner(stored.dispatch)}) is gone`;
       if (n.jobHandle && n.executorConfig) {
         try {
-          const ex = createExecutor(JSON.parse(n.executorConfig));
+          let ex = executors.get(n.executorConfig);
+          if (!ex) executors.set(n.executorConfig, (ex = createExecutor(JSON.parse(n.executorConfig))));
           const meta: TaskMetadata = { dispatchId, nodeId: n.nodeId, nodeIds: [n.nodeId], name: n.name };
           const verdict = toCancelVerdict(await ex.cancel(meta, JSON.parse(n.jobHandle) as JobHandle), ex.type);
           if (verdict.alreadyFinished) {
@@ -457,8 +457,8 @@ export class Dispatcher {
       // unless the user gives up on it explicitly; the record then says so, and by whom.
       if (outcome === 'kill_unconfirmed' && abandon) detail = `${detail ?? 'the kill was not confirmed'}; abandoned by ${whoAbandons(source)} at ${new Date().toISOString()}: the job may still be running`;
       const statusAfter = outcome === 'kill_unconfirmed' && !abandon ? Status.CANCELLING : Status.CANCELLED;
-      tasks.push({ nodeId: n.nodeId, name: n.name, outcome, statusBefore, statusAfter, downstreamOf: null, detail });
-    }
+      return { nodeId: n.nodeId, name: n.name, outcome, statusBefore, statusAfter, downstreamOf: null, detail };
+    }));
     const changed = tasks.filter((t) => t.statusBefore !== t.statusAfter || t.outcome === 'kill_unconfirmed' || statusOf(t.nodeId) === Status.CANCELLING);
     if (changed.length) {
       const at = new Date().toISOString();

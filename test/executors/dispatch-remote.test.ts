@@ -100,6 +100,7 @@ describeWithDaemons('dispatching to remote executors', () => {
     const ex = new SlurmExecutor({
       slurmConf: services().slurm.conf,
       slurmBinDir: shimDir,
+      array: false, // one job per task: the scancel names each (job arrays: slurm-sweep.test.ts)
       remoteWorkDir: `${services().ssh.root.workDir}/slurm-e2e`,
       nodePath: process.execPath,
       pollIntervalMs: 100,

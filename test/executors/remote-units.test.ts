@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { ErrorCodes } from '../../src/errors';
 import { exportLines, shArgv, shq } from '../../src/executors/remote/shell-quote';
 import { renderJobScript, sbatchCommand, slurmJobName } from '../../src/executors/slurm/sbatch-script';
-import { isTerminalSlurmState, parseScontrolJobs } from '../../src/executors/slurm/scontrol';
+import { isTerminalSlurmState, parseScontrolJobs, parseSlurmConfig } from '../../src/executors/slurm/scontrol';
+import { scancelArgs } from '../../src/executors/slurm/slurm-cluster';
 import { resolveSlurmOptions } from '../../src/executors/slurm/slurm-options';
 import { fingerprintOf, hostKeyPolicy, knownKeysFor } from '../../src/executors/ssh/host-key';
 import { killScript, launchScript, statusScript, TASK_MARKER_VAR, type TaskIdentity } from '../../src/executors/ssh/remote-process';
@@ -295,16 +296,67 @@ describe('batch script', () => {
   it('puts #SBATCH lines first, then set-up lines, env and the quoted runner; sbatch arguments are quoted', () => {
     const o = resolveSlurmOptions({ partition: 'gpu', timeLimit: '1:00:00', cpus: 4, memory: '8G', sbatchLines: ['--gres=gpu:1', '#SBATCH --qos=high'], setupLines: ['module load node/20'], env: { A: `x'y` }, nodePath: '/opt/node bin/node' });
     const dir = `/w/jobs/d'x`;
-    const script = renderJobScript(o, dir, '/w/runners/abc');
+    const script = renderJobScript(o, '/w/runners/abc', { kind: 'single', taskDir: dir });
     const lines = script.split('\n');
     expect(lines.slice(0, 3)).toEqual(['#!/bin/bash', '#SBATCH --gres=gpu:1', '#SBATCH --qos=high']);
     expect(script).toContain('module load node/20');
     expect(script).toContain(`export A='x'\\''y'`);
-    expect(script).toContain(`'/opt/node bin/node' /w/runners/abc/remote-main.js '/w/jobs/d'\\''x'`);
+    expect(script).toContain(`ct_dir='/w/jobs/d'\\''x'`);
+    expect(script).toContain(`setsid '/opt/node bin/node' /w/runners/abc/remote-main.js "$ct_dir"`);
     execFileSync('/bin/bash', ['-n', '-c', script]);
+    execFileSync('/bin/bash', ['-n', '-c', renderJobScript(o, '/w/runners/abc', { kind: 'array', dir: `/w/jobs/array-'1` })]);
     const cmd = sbatchCommand(o, dir, slurmJobName(`evil'; rm -rf / #`, 3), 'sbatch');
     expect(cmd).toBe(
-      `sbatch --parsable --job-name=ct-3-evil___rm_-rf____ '--chdir=/w/jobs/d'\\''x' '--output=/w/jobs/d'\\''x/stdout' '--error=/w/jobs/d'\\''x/stderr' --partition=gpu --time=1:00:00 --cpus-per-task=4 --mem=8G '/w/jobs/d'\\''x/job.sh'`,
+      `sbatch --parsable --job-name=ct-3-evil___rm_-rf____ '--chdir=/w/jobs/d'\\''x' '--output=/w/jobs/d'\\''x/slurm.log' --partition=gpu --time=1:00:00 --cpus-per-task=4 --mem=8G '/w/jobs/d'\\''x/job.sh'`,
     );
+    expect(sbatchCommand({ ...o, partition: undefined, timeLimit: undefined, cpus: undefined, memory: undefined }, '/w/a', 'n', 'sbatch', { count: 500, parallelism: 10 })).toBe(
+      `sbatch --parsable --job-name=n --chdir=/w/a --output=/w/a/slurm-%a.log --array=0-499%10 /w/a/job.sh`,
+    );
+  });
+
+  it('runs the task in its own process group, forwards TERM to it and KILLs what ignores TERM after the grace', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-job-'));
+    const runner = path.join(dir, 'runner');
+    fs.mkdirSync(runner);
+    // A stand-in for the task runner: a grandchild that ignores TERM, in the runner's group.
+    fs.writeFileSync(path.join(runner, 'remote-main.js'), `require('child_process').spawn('sh', ['-c', 'trap "" TERM; echo $$ > ' + process.argv[2] + '/grandchild; exec sleep 600'], { stdio: 'ignore' }); setInterval(() => {}, 1000);`);
+    const o = resolveSlurmOptions({ nodePath: process.execPath, cancelGraceMs: 500 });
+    fs.writeFileSync(path.join(dir, 'job.sh'), renderJobScript(o, runner, { kind: 'single', taskDir: dir }));
+    const job = spawn('/bin/bash', [path.join(dir, 'job.sh')], { stdio: 'ignore' });
+    return (async () => {
+      const deadline = Date.now() + 20000;
+      while (!fs.existsSync(path.join(dir, 'grandchild')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const grandchild = Number(fs.readFileSync(path.join(dir, 'grandchild'), 'utf8'));
+      const pgidOf = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2];
+      expect(pgidOf(grandchild)).not.toBe(pgidOf(job.pid!)); // its own group
+      const exited = new Promise<number | null>((r) => job.on('exit', (code, sig) => r(code ?? (sig ? 128 : null))));
+      job.kill('SIGTERM'); // what Slurm sends on scancel
+      expect(await exited).toBe(143);
+      expect(fs.existsSync(`/proc/${grandchild}`)).toBe(false);
+      fs.rmSync(dir, { recursive: true, force: true });
+    })();
+  });
+});
+
+describe('scancel arguments', () => {
+  it('name array elements compactly, and a whole array by its id', () => {
+    const arrays = new Map([['77', { count: 5, cancelled: new Set<number>() }]]);
+    expect(scancelArgs(['12', '77_1', '77_0', '77_3', '80_5', '80_6', '80_7', '80_9'], arrays)).toEqual(['12', '77_[0-1,3]', '80_[5-7,9]']);
+    // The rest of the array later: every element is cancelled now, so the array is named.
+    expect(scancelArgs(['77_4', '77_2'], arrays)).toEqual(['77']);
+  });
+
+  it('expand the array records of scontrol, pending ranges included', () => {
+    const jobs = parseScontrolJobs(
+      [
+        'JobId=101 ArrayJobId=100 ArrayTaskId=1 JobName=a JobState=RUNNING Reason=None ExitCode=0:0',
+        'JobId=100 ArrayJobId=100 ArrayTaskId=2-4,7%2 JobName=a JobState=PENDING Reason=JobArrayTaskLimit ExitCode=0:0',
+        'JobId=102 ArrayJobId=100 ArrayTaskId=0 JobName=a JobState=FAILED Reason=NonZeroExitCode ExitCode=1:0',
+      ].join('\n'),
+    );
+    expect([...jobs.keys()].sort()).toEqual(['100_0', '100_1', '100_2', '100_3', '100_4', '100_7']);
+    expect(jobs.get('100_3')).toMatchObject({ state: 'PENDING', reason: 'JobArrayTaskLimit' });
+    expect(jobs.get('100_0')).toMatchObject({ state: 'FAILED', exitCode: 1 });
+    expect(parseSlurmConfig('KillWait                = 5 sec\nMaxArraySize            = 1001\n')).toEqual({ maxArraySize: 1001, killWaitS: 5 });
   });
 });

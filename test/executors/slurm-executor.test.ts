@@ -159,6 +159,23 @@ describeWithDaemons('SlurmExecutor', () => {
     });
   });
 
+  describe.each([0, 1])('on every process tracking plugin (cluster %i)', (k) => {
+    const cluster = () => services().slurmClusters[k];
+    it('a cancelled task whose grandchild ignores SIGTERM leaves no process behind', async () => {
+      const ex = new SlurmExecutor(localOptions({ slurmConf: cluster().conf, cancelGraceMs: 1000 }));
+      const m = marker();
+      const { ctx, done, jobId } = await startAndWaitForHandle(ex, IGNORE_TERM_TASK, [m], `stubborn-${cluster().proctrack}`);
+      await waitFor('the TERM-ignoring grandchild', () => processesMatching(`sleep ${m}`).length >= 1, 60000);
+      expect(await ctx.requestCancel()).toBe(true);
+      expect(scontrolJob(jobId, cluster().conf)!.JobState).toBe('CANCELLED');
+      // Slurm says CANCELLED: then nothing of the task runs, whatever the plugin (checked in /proc, twice).
+      expect(processesMatching(`sleep ${m}`)).toEqual([]);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(processesMatching(`sleep ${m}`)).toEqual([]);
+      expect((await done).ok).toBe(false);
+    });
+  });
+
   it('stops a job that ignores SIGTERM (Slurm KILLs after KillWait)', async () => {
     const ex = new SlurmExecutor(localOptions());
     const m = marker();
@@ -256,12 +273,12 @@ describeWithDaemons('SlurmExecutor', () => {
       expect(state(jobId)).toBe('CANCELLED');
     });
 
-    it('cancelling twice, or after the job completed, is safe and answers true', async () => {
+    it('cancelling twice, or after the job completed, is safe and says the job had already finished', async () => {
       const ex = new SlurmExecutor(localOptions());
       const ctx = new TestContext(metadata('twice'), ex);
       await ex.execute(sourcePayload(`function f() { return 1; }`), ctx);
-      expect(await ex.cancel(ctx.metadata, ctx.handle!)).toBe(true);
-      expect(await ex.cancel(ctx.metadata, ctx.handle!)).toBe(true);
+      expect(await ex.cancel(ctx.metadata, ctx.handle!)).toBe('already_finished');
+      expect(await ex.cancel(ctx.metadata, ctx.handle!)).toBe('already_finished');
       expect(state(String(ctx.handle!.jobId))).toBe('COMPLETED');
     });
   });

@@ -81,7 +81,8 @@ describeWithDaemons('a late SSH cancel after the owner died', () => {
       username: login.username,
       privateKeyPath: unencryptedKey(login),
       knownHostsFile: s.knownHostsFile,
-      remoteWorkDir: login.workDir,
+      // Its own directory: the finished task's directory stays (it holds the result nobody collected).
+      remoteWorkDir: `${login.workDir}/late-cancel`,
       pollIntervalMs: 100,
     };
     // Given: a dispatch whose SSH task runs, and whose process is SIGKILLed.

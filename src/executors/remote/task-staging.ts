@@ -28,14 +28,24 @@ export async function resolveWorkDir(host: RemoteHost, workDir: string): Promise
   return path.posix.join(home, rel);
 }
 
-const installedRunners = new Set<string>();
+const installedRunners = new Map<string, Promise<string>>();
 
-/** Upload the runner once per host and version; returns its directory. */
-export async function ensureRunner(host: RemoteHost, workDir: string): Promise<string> {
+/** Upload the runner once per host and version (concurrent callers share one upload); returns its directory. */
+export function ensureRunner(host: RemoteHost, workDir: string): Promise<string> {
   const runner = runnerFiles();
   const dir = path.posix.join(workDir, 'runners', runner.hash);
   const key = `${host.describe()}\0${dir}`;
-  if (installedRunners.has(key)) return dir;
+  let p = installedRunners.get(key);
+  if (!p) {
+    p = installRunner(host, dir);
+    installedRunners.set(key, p);
+    p.catch(() => installedRunners.delete(key));
+  }
+  return p;
+}
+
+async function installRunner(host: RemoteHost, dir: string): Promise<string> {
+  const runner = runnerFiles();
   if (!(await host.exists(path.posix.join(dir, runner.main)))) {
     // Write into a private temporary directory, then rename: a concurrent
     // upload of the same version never sees a half-written runner.
@@ -49,7 +59,6 @@ export async function ensureRunner(host: RemoteHost, workDir: string): Promise<s
       await host.removeTree(tmp);
     }
   }
-  installedRunners.add(key);
   return dir;
 }
 

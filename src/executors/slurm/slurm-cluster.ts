@@ -15,13 +15,11 @@ import type { ExecResult, RemoteHost } from '../remote/remote-host';
 import { shArgv, shq } from '../remote/shell-quote';
 import { SSHHost } from '../ssh/ssh-host';
 import { loginKey } from '../ssh/ssh-options';
-import { isSlurmJobId, isTerminalSlurmState, parseScontrolJobs, type SlurmJobInfo } from './scontrol';
+import { isSlurmJobId, isTerminalSlurmState, parseScontrolJobs, parseSlurmConfig, type SlurmConfigInfo, type SlurmJobInfo } from './scontrol';
 import type { ResolvedSlurmOptions } from './slurm-options';
 
 /** Cancels that arrive within this window share one scancel. */
 const CANCEL_BATCH_WINDOW_MS = 5;
-/** Above this many watched jobs, one `scontrol show job -o` lists all jobs instead of one call per id. */
-const PER_ID_QUERY_LIMIT = 16;
 
 /** A watched job's end: its last record, or `gone` when Slurm no longer knows it. */
 export type JobEnd = { kind: 'terminal'; info: SlurmJobInfo } | { kind: 'gone' } | { kind: 'unreachable'; error: unknown };
@@ -66,6 +64,23 @@ export class SlurmCluster {
   /** A Slurm client command by name, honouring `slurmBinDir`. */
   bin(name: 'sbatch' | 'scontrol' | 'scancel'): string {
     return this.o.slurmBinDir ? path.posix.join(this.o.slurmBinDir, name) : name;
+  }
+
+  private configInfo: Promise<SlurmConfigInfo> | undefined;
+  /** The cluster's limits (`scontrol show config`), read once. */
+  config(): Promise<SlurmConfigInfo> {
+    this.configInfo ??= this.exec(`${shq(this.bin('scontrol'))} show config`, 60000).then((r) => {
+      if (r.code !== 0) throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `scontrol show config failed on ${this.describe()}: ${r.stderr.trim()}`);
+      return parseSlurmConfig(r.stdout);
+    });
+    this.configInfo.catch(() => (this.configInfo = undefined));
+    return this.configInfo;
+  }
+
+  /** Arrays submitted from this process, by array job id, and the elements already cancelled: a cancel of every element names the array. */
+  private readonly arrays = new Map<string, ArrayRecord>();
+  registerArray(arrayJobId: string, count: number): void {
+    this.arrays.set(arrayJobId, { count, cancelled: new Set() });
   }
 
   /** Run a script with SLURM_CONF set when configured. */
@@ -119,22 +134,14 @@ export class SlurmCluster {
     }
   }
 
-  /** One round of `scontrol show job -o`; returns whether anything changed. */
+  /** One `scontrol show job -o` for every watched job (and array element), whatever their number; returns whether anything changed. */
   private async pollOnce(): Promise<boolean> {
     const ids = [...this.watches.keys()];
-    const scontrol = shq(this.bin('scontrol'));
-    const script =
-      ids.length <= PER_ID_QUERY_LIMIT
-        ? `for ct_id in ${ids.join(' ')}; do ${scontrol} show job -o "$ct_id" 2>&1; done`
-        : `${scontrol} show job -o`;
     this.stats.scontrolCalls++;
-    const r = await this.exec(script, 60000);
-    if (r.code !== 0 && ids.length > PER_ID_QUERY_LIMIT) {
-      throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `scontrol failed on ${this.describe()}: ${r.stderr.trim()}`);
-    }
+    const r = await this.exec(`${shq(this.bin('scontrol'))} show job -o`, 60000);
     const text = r.stdout + '\n' + r.stderr;
-    if (/slurm_load_jobs error: (?!Invalid job id)/.test(text) || /Unable to contact|Connection refused|Socket timed out/i.test(text)) {
-      throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `scontrol could not reach slurmctld: ${text.trim()}`);
+    if (r.code !== 0 || /slurm_load_jobs error|Unable to contact|Connection refused|Socket timed out/i.test(text)) {
+      throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `scontrol could not list the jobs on ${this.describe()}: ${text.trim()}`);
     }
     const jobs = parseScontrolJobs(r.stdout);
     let changed = false;
@@ -178,7 +185,7 @@ export class SlurmCluster {
           this.pendingCancel = undefined;
           this.stats.scancelCalls++;
           this.stats.scancelJobIds += ids.size;
-          this.exec(shArgv([this.bin('scancel'), ...ids]), 60000).then(resolve, reject);
+          this.exec(shArgv([this.bin('scancel'), ...scancelArgs(ids, this.arrays)]), 60000).then(resolve, reject);
         }, CANCEL_BATCH_WINDOW_MS);
       });
       this.pendingCancel = { ids, done };
@@ -186,6 +193,47 @@ export class SlurmCluster {
     this.pendingCancel.ids.add(jobId);
     return this.pendingCancel.done;
   }
+}
+
+/**
+ * scancel's arguments for these ids: plain jobs as they are, the elements
+ * of one array as `A_[0-4,7]`, and an array whose every element is
+ * cancelled as its id `A` alone.
+ */
+export interface ArrayRecord {
+  count: number;
+  cancelled: Set<number>;
+}
+
+export function scancelArgs(ids: Iterable<string>, arrays: ReadonlyMap<string, ArrayRecord> = new Map()): string[] {
+  const plain: string[] = [];
+  const elements = new Map<string, number[]>();
+  for (const id of ids) {
+    const [a, i] = id.split('_');
+    if (i === undefined) plain.push(a);
+    else (elements.get(a) ?? elements.set(a, []).get(a)!).push(Number(i));
+  }
+  const out = [...plain];
+  for (const [a, list] of elements) {
+    const idx = [...new Set(list)].sort((x, y) => x - y);
+    const known = arrays.get(a);
+    if (known) {
+      for (const i of idx) if (i < known.count) known.cancelled.add(i);
+      if (known.cancelled.size === known.count) {
+        out.push(a); // every element: the array itself
+        continue;
+      }
+    }
+    const ranges: string[] = [];
+    for (let k = 0; k < idx.length; ) {
+      let e = k;
+      while (e + 1 < idx.length && idx[e + 1] === idx[e] + 1) e++;
+      ranges.push(e === k ? String(idx[k]) : `${idx[k]}-${idx[e]}`);
+      k = e + 1;
+    }
+    out.push(`${a}_[${ranges.join(',')}]`);
+  }
+  return out;
 }
 
 export function clusterKey(o: ResolvedSlurmOptions): string {

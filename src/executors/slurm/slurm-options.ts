@@ -34,6 +34,20 @@ export interface SlurmExecutorOptions {
   maxPollIntervalMs?: number;
   /** How long a cancel waits for the job to become terminal (default 120000 ms). */
   cancelTimeoutMs?: number;
+  /**
+   * How long a cancelled task's processes get after SIGTERM before the job
+   * script SIGKILLs them (default 3000 ms). Keep it below the cluster's
+   * `KillWait`, after which Slurm kills the script itself.
+   */
+  cancelGraceMs?: number;
+  /**
+   * Submit a fan-out (one electron mapped over many inputs) as one job array,
+   * `sbatch --array=0-(N-1)` (default true); `false` submits one job per task.
+   * Arrays larger than the cluster's `MaxArraySize` are split.
+   */
+  array?: boolean;
+  /** At most this many elements of an array run at once (`--array=...%N`). */
+  arrayParallelism?: number;
   /** Remove the task directory afterwards (default true). */
   cleanup?: boolean;
 }
@@ -54,6 +68,9 @@ export interface ResolvedSlurmOptions {
   pollIntervalMs: number;
   maxPollIntervalMs: number;
   cancelTimeoutMs: number;
+  cancelGraceMs: number;
+  array: boolean;
+  arrayParallelism?: number;
   cleanup: boolean;
 }
 
@@ -103,6 +120,7 @@ export function resolveSlurmOptions(raw: unknown): ResolvedSlurmOptions {
     }
   }
   if (o.cleanup !== undefined && typeof o.cleanup !== 'boolean') fail('"cleanup" must be true or false.');
+  if (o.array !== undefined && typeof o.array !== 'boolean') fail('"array" must be true or false.');
   const pollIntervalMs = positiveInt(o, 'pollIntervalMs', WHERE, 300);
   const cpus = o.cpus === undefined || o.cpus === null ? undefined : positiveInt(o, 'cpus', WHERE, 1);
   return {
@@ -121,6 +139,9 @@ export function resolveSlurmOptions(raw: unknown): ResolvedSlurmOptions {
     pollIntervalMs,
     maxPollIntervalMs: Math.max(pollIntervalMs, positiveInt(o, 'maxPollIntervalMs', WHERE, 5000)),
     cancelTimeoutMs: positiveInt(o, 'cancelTimeoutMs', WHERE, 120000),
+    cancelGraceMs: o.cancelGraceMs === 0 ? 0 : positiveInt(o, 'cancelGraceMs', WHERE, 3000),
+    array: o.array !== false,
+    arrayParallelism: o.arrayParallelism === undefined || o.arrayParallelism === null ? undefined : positiveInt(o, 'arrayParallelism', WHERE, 1),
     cleanup: o.cleanup !== false,
   };
 }

@@ -18,7 +18,17 @@ export interface Login {
 export interface Services {
   dir: string;
   ssh: { host: string; port: number; knownHostsFile: string; hostPublicKeyFile: string; root: Login; user: Login };
-  slurm: { conf: string; proctrack: string; cpus: number; partition: string };
+  slurm: SlurmCluster;
+  /** Every cluster the harness runs: the primary one (cgroup where possible) and one with proctrack/linuxproc. */
+  slurmClusters: SlurmCluster[];
+}
+
+export interface SlurmCluster {
+  conf: string;
+  proctrack: string;
+  cpus: number;
+  partition: string;
+  maxArraySize: number;
 }
 
 export const SERVICES_ENV = 'CT_EXECUTOR_SERVICES';
@@ -82,14 +92,34 @@ export function killMatching(needle: string): void {
   }
 }
 
-export function slurmEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, SLURM_CONF: services().slurm.conf };
+export function slurmEnv(conf = services().slurm.conf): NodeJS.ProcessEnv {
+  return { ...process.env, SLURM_CONF: conf };
+}
+
+/**
+ * A `slurmBinDir` whose sbatch, scontrol and scancel log each invocation's
+ * arguments (one line per call, in `<dir>/<command>.log`) and then run the
+ * real command: counts what the executor sends, locally or over SSH.
+ */
+export function countingSlurmBin(parent: string): { dir: string; calls: (cmd: 'sbatch' | 'scontrol' | 'scancel') => string[] } {
+  const dir = fs.mkdtempSync(`${parent}/slurm-bin-`);
+  fs.chmodSync(dir, 0o755);
+  for (const cmd of ['sbatch', 'scontrol', 'scancel']) {
+    const log = `${dir}/${cmd}.log`;
+    fs.writeFileSync(log, '');
+    fs.chmodSync(log, 0o666);
+    fs.writeFileSync(`${dir}/${cmd}`, `#!/bin/sh\necho "$*" >> '${log}'\nexec /usr/bin/${cmd} "$@"\n`, { mode: 0o755 });
+  }
+  return {
+    dir,
+    calls: (cmd) => fs.readFileSync(`${dir}/${cmd}.log`, 'utf8').split('\n').filter((l) => l !== ''),
+  };
 }
 
 /** `scontrol show job -o ID` parsed into fields, or undefined when the job is unknown. */
-export function scontrolJob(jobId: string | number): Record<string, string> | undefined {
+export function scontrolJob(jobId: string | number, conf?: string): Record<string, string> | undefined {
   try {
-    const line = execFileSync('scontrol', ['show', 'job', '-o', String(jobId)], { env: slurmEnv(), encoding: 'utf8' });
+    const line = execFileSync('scontrol', ['show', 'job', '-o', String(jobId)], { env: slurmEnv(conf), encoding: 'utf8' });
     const fields: Record<string, string> = {};
     for (const m of line.matchAll(/(\S+?)=(\S*)/g)) if (!(m[1] in fields)) fields[m[1]] = m[2];
     return fields;
