@@ -17,6 +17,7 @@ export {
   dispatch, dispatchSync, getResult, cancel, taskContext, show, getDispatcher, shutdown,
 } from './dispatcher/public-api';
 export { Dispatcher, type CancelOptions, type GetResultOptions, type DispatcherOptions } from './dispatcher/dispatcher';
+export type { OrphanReport } from './dispatcher/orphans';
 export { CancelReport } from './dispatcher/cancel-report';
 export type { Result, NodeResult } from './dispatcher/result';
 export type { DispatcherEventMap, DispatcherEventName } from './dispatcher/events';

@@ -22,6 +22,7 @@ import { isLattice, type Lattice } from '../workflow/lattice';
 import { dispatchStatusOf, isTerminal, Status } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
 import { CancelReport } from './cancel-report';
+import { findOrphans, type OrphanReport } from './orphans';
 import { parseCancelOptions, requireKnownTasks, type CancelOptions, type ValidCancelOptions } from './cancel-options';
 import { CancelRequestWatcher, requestCancel } from './cancel-requests';
 import { DispatchRun, type RunHost } from './dispatch-run';
@@ -325,6 +326,15 @@ export class Dispatcher {
       nodeCount: r.nodes.length,
       parentDispatchId: r.parent?.run.dispatchId ?? null,
     };
+  }
+
+  /**
+   * Dispatches of this store whose process is gone before they finished
+   * (a kernel that died, say), with the last known state of their jobs.
+   * Cancel them with `cancel(id)`: their jobs are stopped from the stored handles.
+   */
+  async orphans(): Promise<OrphanReport[]> {
+    return findOrphans(await this.getStore(), this.home);
   }
 
   /** The dispatches this process runs or ran, oldest first. */
