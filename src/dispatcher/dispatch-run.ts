@@ -574,6 +574,8 @@ export class DispatchRun implements RowSource {
       }
       if (n.job) jobs.add(n.job);
     }
+    // One reason for every job of this cancel: a wide cancel should not build hundreds of stack traces.
+    const abortReason = new TaskCancelledError('Cancel requested.');
     for (const job of jobs) {
       // Cancelling one member of a packed job cancels the job and every unfinished member.
       for (const id of job.nodeIds) {
@@ -588,7 +590,7 @@ export class DispatchRun implements RowSource {
         m.status = Status.CANCELLING;
         this.changed(m, { status: m.status, cancelRequested: true, cancelReason: m.cancelReason, cancelSource: source });
       }
-      job.abort.abort(new TaskCancelledError('Cancel requested.'));
+      job.abort.abort(abortReason);
       if (job.handleJson) void this.killJob(job);
       // Resolves when the nodes settle, or when the kill stays unconfirmed (they stay CANCELLING).
       waits.push(this.forceFinishAfterKill(job));

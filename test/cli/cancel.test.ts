@@ -1,6 +1,6 @@
 import { Store } from '../../src/store/store';
 import { tempDir } from '../support/wait';
-import { ct, ctAsync, owner } from './support/cli';
+import { ct, ctAsync, orphanedBy, owner } from './support/cli';
 
 describe('covalent-ts cancel', () => {
   it('20 processes each cancelling a different task of a 40-task dispatch at once: every request takes effect, the rest run on', async () => {
@@ -49,18 +49,12 @@ describe('covalent-ts cancel', () => {
 
   it('cancels an orphan from its stored handles; --task takes a comma list', async () => {
     const home = tempDir('ct-home-');
-    const o = await owner(
+    const { id } = await orphanedBy(
       home,
       `const sleepy = ct.electron(async function sleepy(ms) { await new Promise((r) => setTimeout(r, ms)); return ms; });
        const id = await ct.dispatch(ct.lattice(() => [sleepy(600000), sleepy(600000), sleepy(600000)], { name: 'orphan' }))();
-       await ct.getResult(id, { wait: 2000 });
-       await ct.getDispatcher().flush();
-       emit(id);
-       await new Promise(() => {});`,
+       await ct.getResult(id, { wait: 2000 });`,
     );
-    const id = o.out[0] as string;
-    o.proc.kill('SIGKILL');
-    await o.exited;
     const r = ct(home, ['cancel', id, '--task', '0,2', '--json']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).tasks.map((t: { nodeId: number; statusAfter: string }) => [t.nodeId, t.statusAfter])).toEqual([[0, 'CANCELLED'], [2, 'CANCELLED']]);

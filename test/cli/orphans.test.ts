@@ -1,25 +1,19 @@
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tempDir } from '../support/wait';
-import { ct, owner, root } from './support/cli';
+import { ct, orphanedBy, root } from './support/cli';
 
 describe('orphans at a glance', () => {
   it('a restarted process finds the dispatches of a dead one that did not finish, with the last known state of their jobs', async () => {
     const home = tempDir('ct-home-');
-    const o = await owner(
+    const { id, pid } = await orphanedBy(
       home,
       `const quick = ct.electron(function quick() { return 1; });
        const sleepy = ct.electron(async function sleepy(ms) { await new Promise((r) => setTimeout(r, ms)); return ms; });
        await ct.dispatchSync(ct.lattice(() => quick(), { name: 'finished' }))();
        const id = await ct.dispatch(ct.lattice(() => [quick(), sleepy(600000)], { name: 'left behind' }))();
-       for (;;) { const r = await ct.getResult(id); if (r.nodes[1].jobHandle && r.nodes[0].status === 'COMPLETED') break; await new Promise((res) => setTimeout(res, 50)); }
-       await ct.getDispatcher().flush();
-       emit(id);
-       await new Promise(() => {});`,
+       for (;;) { const r = await ct.getResult(id); if (r.nodes[1].jobHandle && r.nodes[0].status === 'COMPLETED') break; await new Promise((res) => setTimeout(res, 50)); }`,
     );
-    const id = o.out[0] as string;
-    o.proc.kill('SIGKILL');
-    await o.exited;
 
     // "Restarted": a new process on the same store.
     const script = `const ct = require(${JSON.stringify(path.join(root, 'dist/src/index.js'))});
@@ -30,7 +24,7 @@ describe('orphans at a glance', () => {
       {
         dispatchId: id,
         name: 'left behind',
-        owner: `pid ${o.proc.pid} on ${require('node:os').hostname()}`,
+        owner: `pid ${pid} on ${require('node:os').hostname()}`,
         startedAt: expect.any(String),
         unfinished: [{ nodeId: 1, name: 'sleepy', status: expect.stringMatching(/^(RUNNING|QUEUED)$/), executor: 'local', jobHandle: expect.objectContaining({ kind: 'local-worker' }) }],
       },

@@ -46,6 +46,14 @@ type ToWorker =
   | { t: 'run'; jobs: Array<{ key: string; dispatchId: string; payload: TaskPayload }> }
   | { t: 'skip'; key: string };
 
+/**
+ * The rejection of a job removed before any worker had it. Always the same
+ * fact, so one instance serves: cancelling 10,000 queued tasks then costs no
+ * 10,000 stack traces.
+ */
+let notStarted: TaskCancelledError | undefined;
+const notStartedError = () => (notStarted ??= new TaskCancelledError('The task was cancelled before a worker started it.'));
+
 /** Tasks whose runs took less than this (moving average) are sent to workers in batches. */
 const QUICK_TASK_MS = 2;
 const MAX_BATCH = 64;
@@ -88,7 +96,7 @@ export class WorkerPool {
     const i = this.queue.findIndex((j) => j.key === key);
     if (i < 0) return false;
     const [job] = this.queue.splice(i, 1);
-    job.reject(new TaskCancelledError('The task was cancelled before a worker started it.'));
+    job.reject(notStartedError());
     this.updateRef();
     return true;
   }

@@ -63,3 +63,14 @@ export function inTerminal(home: string, args: string[], env: NodeJS.ProcessEnv 
     timeout: 120_000,
   });
 }
+
+/**
+ * A dispatch left behind by a process that died: `body` dispatches, makes
+ * its state durable and emits the id; then the process is SIGKILLed.
+ */
+export async function orphanedBy(home: string, body: string): Promise<{ id: string; pid: number }> {
+  const o = await owner(home, `${body}\nawait ct.getDispatcher().flush();\nemit(id);\nawait new Promise(() => {});`);
+  o.proc.kill('SIGKILL');
+  await o.exited;
+  return { id: o.out[0] as string, pid: o.proc.pid! };
+}
