@@ -18,6 +18,9 @@ export {
 } from './dispatcher/public-api';
 export { Dispatcher, type CancelOptions, type GetResultOptions, type DispatcherOptions } from './dispatcher/dispatcher';
 export type { OrphanReport } from './dispatcher/orphans';
+export type { DispatchOptions, LimitWarningEvent } from './dispatcher/limits';
+export type { Duration } from './workflow/duration';
+export type { Price, PricedTask } from './executors/price';
 export { CancelReport } from './dispatcher/cancel-report';
 export type { Result, NodeResult } from './dispatcher/result';
 export type { DispatcherEventMap, DispatcherEventName } from './dispatcher/events';

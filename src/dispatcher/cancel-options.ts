@@ -9,7 +9,7 @@ export interface CancelOptions {
   taskIds?: number[];
   /** Why; stored with each task and shown in the graph. */
   reason?: string;
-  /** Who asked: `api` (ct.cancel), `comm` (a button in JupyterLab), `external` (another process). */
+  /** Who asked: `api` (ct.cancel), `comm` (a button in JupyterLab), `external` (another process), `limit` (a time limit or budget fired). */
   source?: CancelSource;
   /**
    * Give up on kills that cannot be confirmed (the host was wiped, say): such
@@ -29,7 +29,7 @@ export interface ValidCancelOptions {
   abandon: boolean;
 }
 
-const SOURCES: readonly CancelSource[] = ['api', 'comm', 'external'];
+const SOURCES: readonly CancelSource[] = ['api', 'comm', 'external', 'limit'];
 const KEYS = ['taskIds', 'reason', 'source', 'abandon'] as const;
 
 const CANCEL_OPTIONS_SCHEMA = {

@@ -16,6 +16,7 @@ import { LazyAbort } from './lazy-abort';
 import { InlineExecutor } from '../executors/inline-executor';
 import { taskContextStorage, type TaskContext } from '../executors/runner/run-payload';
 import { ownerFieldsOfThisProcess } from './dispatch-owner';
+import type { DispatchLimits } from './limits';
 
 /** What a DispatchRun needs from the dispatcher that owns it. */
 export interface RunHost {
@@ -131,6 +132,8 @@ export class DispatchRun implements RowSource {
   private readonly jobs: number[][];
   private readonly jobIndexOf: number[];
   private unfinished: number;
+  /** Time limits, budget and costs, when the dispatch has any (see limits.ts). */
+  limits: DispatchLimits | undefined;
 
   constructor(
     readonly dispatchId: string,
@@ -212,6 +215,8 @@ export class DispatchRun implements RowSource {
       if (head.status !== Status.NEW_OBJECT || ids.some((id) => this.nodes[id].cancelRequested || this.nodes[id].status !== Status.NEW_OBJECT)) {
         return false;
       }
+      // A task whose minimum cost no longer fits the budget never starts (the limits cancel it).
+      if (this.limits && !this.limits.mayStart(ids)) return false;
       this.launchJob(ids, executor);
       return true;
     });
@@ -239,7 +244,7 @@ export class DispatchRun implements RowSource {
       this.runInline(job, head, executor);
       return;
     }
-    const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: ids[0], nodeIds: ids, name: head.graph.name };
+    const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: ids[0], nodeIds: ids, name: head.graph.name, timeLimitMs: this.jobTimeLimitMs(ids) };
     let payload: TaskPayload;
     try {
       payload = this.buildPayload(ids, executor.type === 'inline');
@@ -252,6 +257,18 @@ export class DispatchRun implements RowSource {
       (out: TaskOutput) => this.finishJob(job, out, undefined),
       (err: unknown) => this.finishJob(job, undefined, err),
     );
+  }
+
+  /** A packed job's limit is the sum of its members' (none if any member has none). */
+  private jobTimeLimitMs(ids: number[]): number | undefined {
+    if (!this.limits) return undefined;
+    let sum = 0;
+    for (const id of ids) {
+      const t = this.limits.taskTimeLimitMs(id);
+      if (t === undefined) return undefined;
+      sum += t;
+    }
+    return sum;
   }
 
   /** The dispatcher stops waiting for a job: its executor slot is free again. */
@@ -519,12 +536,14 @@ export class DispatchRun implements RowSource {
     }
     this.completedAt = new Date();
     this.finishedAtMono = performance.now();
+    this.limits?.close();
     this.host.emitDispatch(this);
     this.host.persist(this);
     this.resolveDone();
   }
 
   private changed(n: NodeState, fields: Partial<NodeView> | (() => Partial<NodeView>)): void {
+    this.limits?.onStatus(n.graph.id, n.status);
     this.host.persist(this, n.graph.id);
     if (this.host.wantsNodeEvents()) this.host.emitNode(this, { id: n.graph.id, ...(typeof fields === 'function' ? fields() : fields) });
   }
@@ -721,7 +740,19 @@ export class DispatchRun implements RowSource {
       jobHandle: parseHandle(n.jobHandle),
       subDispatchId: n.subDispatchId,
       dependsOn: n.graph.dependsOn,
+      ...(this.limits ? this.limitFields(n.graph.id) : {}),
     };
+  }
+
+  /** Cost and limit warning of a node, for views (only when the dispatch has limits or prices). */
+  limitFields(id: number): Pick<NodeView, 'cost' | 'limitWarning'> {
+    const cost = this.limits?.costOf(id);
+    return { ...(cost !== undefined ? { cost } : {}), limitWarning: this.limits?.warningOf(id) ?? null };
+  }
+
+  /** The node's limit fields changed: tell the views. */
+  limitsChanged(id: number): void {
+    if (this.host.wantsNodeEvents()) this.host.emitNode(this, { id, ...this.limitFields(id) });
   }
 
   snapshot(): DispatchSnapshot {
@@ -734,7 +765,14 @@ export class DispatchRun implements RowSource {
       parentDispatchId: this.parent?.run.dispatchId ?? null,
       nodes: this.nodes.map((n) => this.nodeView(n)),
       takenAt: new Date().toISOString(),
+      ...this.dispatchLimitFields(),
     };
+  }
+
+  private dispatchLimitFields(): Pick<DispatchSnapshot, 'cost' | 'limitWarning'> {
+    if (!this.limits) return {};
+    const cost = this.limits.totalCost();
+    return { ...(cost !== undefined ? { cost } : {}), limitWarning: this.limits.warning };
   }
 
   toResult(): Result {

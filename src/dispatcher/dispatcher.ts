@@ -29,9 +29,11 @@ import { DispatchRun, type RunHost } from './dispatch-run';
 import { executorTypeOf, isExecutorInstance, validateGraph } from './dispatch-validation';
 import type { DispatcherEventMap, DispatcherEventName, DispatcherListener } from './events';
 import { planJobs } from './task-packing';
+import { DispatchLimits, parseDispatchOptions, type DispatchOptions, type LimitHost } from './limits';
+import { limitPlan } from './limit-plan';
 import type { NodeResult, Result } from './result';
 
-export type { CancelOptions };
+export type { CancelOptions, DispatchOptions };
 
 export interface GetResultOptions {
   /** false (default): the current state now; true: wait until the dispatch ends; a number: wait at most that many ms. */
@@ -92,31 +94,51 @@ export class Dispatcher {
   // ---- dispatch -------------------------------------------------------------
 
   /** Start a dispatch in the background; resolves with its id once the graph is built and checked. */
-  async dispatch(lattice: Lattice<any>, args: unknown[]): Promise<string> {
+  async dispatch(lattice: Lattice<any>, args: unknown[], options?: DispatchOptions): Promise<string> {
     if (!isLattice(lattice)) {
       throw new InvalidInputError(
         ErrorCodes.NOT_A_LATTICE,
         `ct.dispatch expects a lattice, got ${describe(lattice)}. Wrap the workflow function with ct.lattice(fn) first.`,
       );
     }
+    const limits = parseDispatchOptions(options);
     await this.getStore();
-    const run = this.createRun(lattice, args, null);
+    const run = this.createRun(lattice, args, null, limits);
     // Start on the next turn: the caller gets the id (and can show the graph) before tasks are handed out.
     setImmediate(() => run.start());
     return run.dispatchId;
   }
 
-  private createRun(lattice: Lattice<any>, args: unknown[], parent: { run: DispatchRun; nodeId: number } | null): DispatchRun {
+  private createRun(
+    lattice: Lattice<any>,
+    args: unknown[],
+    parent: { run: DispatchRun; nodeId: number } | null,
+    options: { timeLimitMs: number | undefined; budget: number | undefined } = { timeLimitMs: undefined, budget: undefined },
+  ): DispatchRun {
     const graph = lattice.build(args);
     for (const n of graph.nodes) if (n.kind === 'electron') n.executor ??= lattice.options.executor ?? 'local';
     validateGraph(graph);
+    const plan = limitPlan(graph.nodes, lattice, options);
     const jobs = planJobs(graph.nodes, lattice.options.taskPacking === true, (n) => this.executorKey(n));
     const run = new DispatchRun(randomUUID(), lattice, graph, jobs, this.host, parent);
+    if (DispatchLimits.needed(plan)) run.limits = new DispatchLimits(plan, this.limitHost(run));
     this.runs.set(run.dispatchId, run);
     this.store?.touchAll(run.dispatchId, run);
     this.emit('dispatch-created', { dispatchId: run.dispatchId, parentDispatchId: parent?.run.dispatchId ?? null, name: run.name });
     this.emit('dispatch-changed', { dispatchId: run.dispatchId, status: run.status, startedAt: run.startedAt.toISOString(), completedAt: null });
     return run;
+  }
+
+  /** Limits fire through this dispatcher's cancel (source `limit`), on their own turn. */
+  private limitHost(run: DispatchRun): LimitHost {
+    return {
+      dispatchId: run.dispatchId,
+      nodeName: (id) => run.nodes[id].graph.name,
+      cancel: (taskIds, reason) =>
+        setImmediate(() => void this.cancel(run.dispatchId, { ...(taskIds ? { taskIds } : {}), reason, source: 'limit' }).catch(() => undefined)),
+      warn: (event) => this.emit('limitWarning', event),
+      nodeChanged: (id) => run.limitsChanged(id),
+    };
   }
 
   private makeHost(): RunHost {

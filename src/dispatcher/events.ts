@@ -1,4 +1,5 @@
 import type { DispatchSnapshot, NodeView, StatusName } from '../protocol/messages';
+import type { LimitWarningEvent } from './limits';
 
 /**
  * Events the dispatcher emits, for the kernel's comm channel, the notebook
@@ -19,6 +20,8 @@ export interface DispatcherEventMap {
   };
   /** Output a task printed (executors that capture it report it here). */
   output: { dispatchId: string; nodeId: number; stream: 'stdout' | 'stderr'; text: string };
+  /** A task or the dispatch passed 80 % of its time limit or budget (a cell can react: `on('limitWarning', ...)`). */
+  limitWarning: LimitWarningEvent;
 }
 
 export type DispatcherEventName = keyof DispatcherEventMap;

@@ -6,6 +6,7 @@ import { getDisplayHook } from './display-hook';
 import { Dispatcher, type CancelOptions, type GetResultOptions } from './dispatcher';
 import { closeSSHConnections } from '../executors/ssh';
 import type { Result } from './result';
+import type { DispatchOptions } from './limits';
 
 const DISPATCHER_KEY = Symbol.for('covalent-ts.dispatcher');
 
@@ -35,19 +36,22 @@ type AnyFn = (...args: any[]) => any;
 /**
  * `ct.dispatch(workflow)(...args)` starts the workflow in the background and
  * resolves with its dispatch id as soon as the graph is built and checked.
+ * `ct.dispatch(workflow, { timeLimit: '2h', budget: 50 })` cancels it (reason
+ * `time limit` or `budget`, source `limit`) once it runs that long or its
+ * executors' prices add up to the budget.
  */
-export function dispatch<F extends AnyFn>(lattice: Lattice<F>): (...args: Parameters<F>) => Promise<string> {
+export function dispatch<F extends AnyFn>(lattice: Lattice<F>, options?: DispatchOptions): (...args: Parameters<F>) => Promise<string> {
   return async (...args: Parameters<F>) => {
-    const id = await getDispatcher().dispatch(lattice, args);
+    const id = await getDispatcher().dispatch(lattice, args, options);
     getDisplayHook()?.onDispatch(id);
     return id;
   };
 }
 
 /** `ct.dispatchSync(workflow)(...args)`: dispatch and wait for the final result. */
-export function dispatchSync<F extends AnyFn>(lattice: Lattice<F>): (...args: Parameters<F>) => Promise<Result<ReturnType<F>>> {
+export function dispatchSync<F extends AnyFn>(lattice: Lattice<F>, options?: DispatchOptions): (...args: Parameters<F>) => Promise<Result<ReturnType<F>>> {
   return async (...args: Parameters<F>) => {
-    const id = await dispatch(lattice)(...args);
+    const id = await dispatch(lattice, options)(...args);
     return (await getDispatcher().getResult(id, { wait: true })) as Result<ReturnType<F>>;
   };
 }

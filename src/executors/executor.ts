@@ -1,3 +1,4 @@
+import type { Price } from './price';
 import { TaskCancelledError } from '../errors';
 import { publicConfig } from './secrets';
 import type { TaskOutput, TaskPayload } from './task-payload';
@@ -9,6 +10,12 @@ export interface TaskMetadata {
   nodeId: number;
   nodeIds: number[];
   name: string;
+  /**
+   * The task's time limit (ms of running time), when it has one: executors
+   * that can tell their resource do (Slurm `--time`, Batch
+   * `attemptDurationSeconds`), so the limit holds even if the dispatcher dies.
+   */
+  timeLimitMs?: number;
 }
 
 /**
@@ -138,6 +145,12 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
    * its node stays CANCELLING until a retry confirms the kill.
    */
   readonly runsInProcess: boolean = false;
+
+  /**
+   * The executor's `price` option (see price.ts): gives each task an
+   * estimated cost, summed per dispatch and checked against its budget.
+   */
+  price: Price | undefined = undefined;
 
   /** Options that let another process rebuild this executor. No secrets. */
   protected abstract publicOptions(): Record<string, unknown>;

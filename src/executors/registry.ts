@@ -1,3 +1,4 @@
+import type { Price } from './price';
 import { ErrorCodes, InvalidInputError } from '../errors';
 import type { Executor, ExecutorConfig } from './executor';
 
@@ -33,5 +34,8 @@ export function createExecutor(config: ExecutorConfig): Executor<any, any> {
         `Register a plugin with ct.registerExecutor(), or pass an executor instance.`,
     );
   }
-  return factory(config.options ?? {});
+  const executor = factory(config.options ?? {});
+  // Every executor takes a `price` option, whether or not its own options know it.
+  executor.price ??= (config.options as { price?: Price } | undefined)?.price;
+  return executor;
 }

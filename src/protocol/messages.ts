@@ -19,7 +19,8 @@ export const DISPATCH_MIME_TYPE = 'application/vnd.covalent-ts.dispatch+json';
 export type StatusName = Status;
 export type NodeKind = 'electron' | 'sublattice' | 'parameter';
 /** Who asked for a cancel. */
-export type CancelSource = 'api' | 'comm' | 'external';
+/** `limit`: a time limit or budget of the task or dispatch fired (reason `time limit` or `budget`). */
+export type CancelSource = 'api' | 'comm' | 'external' | 'limit';
 /** What a cancel did to one task. */
 export type CancelOutcome =
   | 'aborted_before_start'
@@ -47,6 +48,12 @@ export interface NodeView {
   subDispatchId: string | null;
   /** Ids of the nodes whose outputs this node consumes. */
   dependsOn: number[];
+  /** Estimated cost so far (final once the task ended), in the executor price's currency; absent without a price. */
+  cost?: number;
+  /** Set once the task passed the warning threshold of its time limit, e.g. `time limit 80%`. */
+  limitWarning?: string | null;
+  /** For a redispatch: the dispatch whose result this node reused instead of running. */
+  reusedFrom?: string | null;
 }
 
 /** A node view with every optional field empty: for new nodes, fixtures and placeholders. */
@@ -87,6 +94,12 @@ export interface DispatchSnapshot {
    * it will never finish by itself (cancel it to stop what is left). Absent means false.
    */
   orphaned?: boolean;
+  /** Sum of the tasks' estimated costs; absent when no executor has a price. */
+  cost?: number;
+  /** Set once the dispatch passed the warning threshold of its time limit or budget. */
+  limitWarning?: string | null;
+  /** The dispatch this one was redispatched from. */
+  redispatchOf?: string | null;
 }
 
 export interface DispatchSummary {

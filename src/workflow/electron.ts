@@ -2,6 +2,7 @@ import { ErrorCodes, InvalidInputError } from '../errors';
 import { currentGraph } from './build-context';
 import { NodeOutput, collectOutputs } from './node-output';
 import type { ExecutorSpec } from './transport-graph';
+import type { Duration } from './duration';
 import { isLattice, type Lattice } from './lattice';
 
 const ELECTRON_BRAND = Symbol.for('covalent-ts.electron');
@@ -15,6 +16,17 @@ export interface ElectronOptions {
    * instance, or a stored `{ type, options }` config.
    */
   executor?: ExecutorSpec;
+  /**
+   * Wall-clock limit of the task, counted from when it starts RUNNING
+   * (`'90s'`, `'10m'`, `'2h'` or ms). Past it the task is cancelled with
+   * reason `time limit`; remote executors also tell the resource (Slurm `--time`).
+   */
+  timeLimit?: Duration;
+  /**
+   * false: `ct.redispatch` always runs this task, never reuses an earlier
+   * result (for stochastic tasks). Default true.
+   */
+  reuse?: boolean;
 }
 
 type AnyFn = (...args: any[]) => any;
@@ -86,6 +98,8 @@ export function electron(target: AnyFn | Lattice<any>, options: ElectronOptions 
       source: def.fn ? (source ??= Function.prototype.toString.call(def.fn)) : undefined,
       lattice: sub,
       executor: options.executor,
+      timeLimit: options.timeLimit,
+      reuse: options.reuse,
       args,
       dependsOn: deps,
     });

@@ -1,6 +1,7 @@
 import { ErrorCodes, InvalidInputError } from '../errors';
 import { withNewGraph } from './build-context';
 import type { ExecutorSpec, TransportGraph } from './transport-graph';
+import type { Duration } from './duration';
 
 const LATTICE_BRAND = Symbol.for('covalent-ts.lattice');
 
@@ -15,6 +16,12 @@ export interface LatticeOptions {
    * cancelling any member cancels the whole job.
    */
   taskPacking?: boolean;
+  /**
+   * Wall-clock limit of each dispatch of this workflow (`'2h'`, ms), queued
+   * time included; past it the dispatch is cancelled with reason `time limit`.
+   * `ct.dispatch(wf, { timeLimit })` overrides it.
+   */
+  timeLimit?: Duration;
 }
 
 type AnyFn = (...args: any[]) => any;

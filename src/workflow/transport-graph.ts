@@ -1,6 +1,7 @@
 import type { NodeKind } from '../protocol/messages';
 import type { Executor, ExecutorConfig } from '../executors/executor';
 import type { Lattice } from './lattice';
+import type { Duration } from './duration';
 
 /** How an electron says where it runs: a registered name, an instance, or a stored config. */
 export type ExecutorSpec = string | Executor<any, any> | ExecutorConfig;
@@ -17,6 +18,10 @@ export interface GraphNode {
   /** For a sublattice node: the lattice it expands to. */
   lattice?: Lattice<any>;
   executor: ExecutorSpec | undefined;
+  /** The electron's time limit as written (checked at dispatch). */
+  timeLimit?: Duration;
+  /** false: never reused by a redispatch. */
+  reuse?: boolean;
   /** Arguments as written, with NodeOutput placeholders where outputs flow in. */
   args: unknown[];
   /** Unique ids of upstream nodes, in first-use order. */

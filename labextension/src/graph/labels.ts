@@ -29,6 +29,8 @@ export function sourceLabel(trans: TranslationBundle, source: CancelSource | nul
       return trans.__('ct.cancel in a notebook cell');
     case 'external':
       return trans.__('Another process (covalent-ts cancel)');
+    case 'limit':
+      return trans.__('A time limit or budget');
     default:
       return trans.__('—');
   }

@@ -1,3 +1,4 @@
+import type { Price } from '../price';
 import { Executor, type CancelVerdictDetails, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
 import type { TaskOutput, TaskPayload } from '../task-payload';
 import { sharedWorkerPool } from './worker-pool';
@@ -6,6 +7,8 @@ import { currentProcessIdentity } from '../../process/process-identity';
 export interface LocalExecutorOptions {
   /** Seconds between SIGTERM and SIGKILL when a running task is cancelled. */
   killGraceSeconds?: number;
+  /** Price of running here, e.g. `{ perHour: 3.06 }` (see ct.dispatch's budget). */
+  price?: Price;
 }
 
 /**
@@ -23,6 +26,7 @@ export class LocalExecutor extends Executor<TaskPayload, TaskOutput> {
 
   constructor(private readonly options: LocalExecutorOptions = {}) {
     super();
+    this.price = options.price;
     this.graceMs = Math.max(0, (options.killGraceSeconds ?? 2) * 1000);
   }
 

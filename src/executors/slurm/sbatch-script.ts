@@ -73,6 +73,28 @@ export function renderJobScript(o: ResolvedSlurmOptions, runnerDir: string, targ
   ].join('\n');
 }
 
+/**
+ * `--time` for a job: the task's own time limit (whole minutes, rounded up:
+ * Slurm's unit), or the executor's `timeLimit` when that is shorter or the
+ * task has none. Slurm then ends the job even if the dispatcher is gone.
+ */
+export function slurmTimeLimit(executorLimit: string | undefined, taskLimitMs: number | undefined): string | undefined {
+  if (taskLimitMs === undefined) return executorLimit;
+  const taskMinutes = Math.max(1, Math.ceil(taskLimitMs / 60_000));
+  const own = executorLimit === undefined ? undefined : slurmMinutes(executorLimit);
+  return own !== undefined && own <= taskMinutes ? executorLimit : String(taskMinutes);
+}
+
+/** Minutes of a Slurm time (`M`, `M:S`, `H:M:S`, `D-H`, `D-H:M`, `D-H:M:S`); undefined for UNLIMITED. */
+function slurmMinutes(time: string): number | undefined {
+  const m = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(time);
+  if (!m) return undefined;
+  const [d, a, b, c] = [m[1], m[2], m[3], m[4]].map((x) => (x === undefined ? undefined : Number(x)));
+  if (d !== undefined) return d * 1440 + a! * 60 + (b ?? 0) + (c ?? 0) / 60;
+  if (c !== undefined) return a! * 60 + b! + c / 60;
+  return a! + (b ?? 0) / 60;
+}
+
 /** `sbatch ...` with every value quoted; `array` submits indices 0..count-1, at most `parallelism` at once. */
 export function sbatchCommand(
   o: ResolvedSlurmOptions,
@@ -80,6 +102,8 @@ export function sbatchCommand(
   jobName: string,
   sbatch: string,
   array?: { count: number; parallelism?: number },
+  /** The task's own time limit (see slurmTimeLimit). */
+  taskLimitMs?: number,
 ): string {
   const argv: string[] = [
     sbatch,
@@ -91,7 +115,8 @@ export function sbatchCommand(
   ];
   if (array) argv.push(`--array=0-${array.count - 1}${array.parallelism ? `%${array.parallelism}` : ''}`);
   if (o.partition) argv.push(`--partition=${o.partition}`);
-  if (o.timeLimit) argv.push(`--time=${o.timeLimit}`);
+  const time = slurmTimeLimit(o.timeLimit, taskLimitMs);
+  if (time) argv.push(`--time=${time}`);
   if (o.cpus) argv.push(`--cpus-per-task=${o.cpus}`);
   if (o.memory) argv.push(`--mem=${o.memory}`);
   argv.push(path.posix.join(scriptDir, JOB_SCRIPT));

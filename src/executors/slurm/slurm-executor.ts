@@ -60,7 +60,8 @@ interface Job {
 }
 
 /** A task at the submit step. */
-type Member = Prepared & { name: string; nodeId: number };
+/** `timeLimitMs`: the task's own limit, told to Slurm as `--time`. */
+type Member = Prepared & { name: string; nodeId: number; timeLimitMs?: number };
 
 /** What one submitted task got: its job id, and its array's directory when it is an array element. */
 interface Submitted {
@@ -87,6 +88,7 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
   constructor(options: SlurmExecutorOptions = {}) {
     super();
     this.options = resolveSlurmOptions(options);
+    this.price = options.price;
     const ssh = this.options.ssh;
     if (ssh && (ssh.privateKey || ssh.passphrase)) provideSSHCredentials(ssh, { privateKey: ssh.privateKey, passphrase: ssh.passphrase });
   }
@@ -158,7 +160,10 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
       const dir = path.posix.join(chunk[0].workDir!, 'jobs', `array-${randomBytes(6).toString('hex')}`);
       await cluster.host.mkdirp(dir);
       await cluster.host.writeFile(path.posix.join(dir, ARRAY_DIRS), chunk.map((m) => m.taskDir!).join('\n') + '\n', 0o600);
-      const { jobId } = await this.submitOne(chunk[0], { kind: 'array', dir }, chunk.length);
+      // One --time for the whole array: the longest of its tasks' limits (the dispatcher holds each task to its own).
+      const limits = chunk.map((m) => m.timeLimitMs);
+      const timeLimitMs = limits.every((t) => t !== undefined) ? Math.max(...(limits as number[])) : undefined;
+      const { jobId } = await this.submitOne({ ...chunk[0], timeLimitMs }, { kind: 'array', dir }, chunk.length);
       cluster.registerArray(jobId, chunk.length);
       arrayDirUsers.set(dir, chunk.length);
       chunk.forEach((_, k) => out.push({ jobId: `${jobId}_${k}`, arrayDir: dir }));
@@ -173,7 +178,7 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
     await cluster.host.writeFile(path.posix.join(scriptDir, JOB_SCRIPT), renderJobScript(this.options, m.runnerDir!, target), 0o700);
     const name = slurmJobName(m.name, m.nodeId);
     const array = count ? { count, parallelism: this.options.arrayParallelism } : undefined;
-    const r = await cluster.exec(sbatchCommand(this.options, scriptDir, name, cluster.bin('sbatch'), array));
+    const r = await cluster.exec(sbatchCommand(this.options, scriptDir, name, cluster.bin('sbatch'), array, m.timeLimitMs));
     const jobId = r.stdout.trim().split(';')[0];
     if (r.code !== 0 || !/^\d+$/.test(jobId)) {
       throw new ExecutorError(
@@ -188,7 +193,7 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
   protected async run(p: Prepared, ctx: ExecutionContext): Promise<Job> {
     const cluster = p.cluster;
     const taskDir = p.taskDir!;
-    const member: Member = { ...p, name: ctx.metadata.name, nodeId: ctx.metadata.nodeId };
+    const member: Member = { ...p, name: ctx.metadata.name, nodeId: ctx.metadata.nodeId, timeLimitMs: ctx.metadata.timeLimitMs };
     const submitted = p.slot ? await p.slot.submit(member) : (await this.submitAll([member]))[0];
     const jobId = submitted.jobId;
     p.arrayDir = submitted.arrayDir;

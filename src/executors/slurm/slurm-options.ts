@@ -1,4 +1,5 @@
 /** SlurmExecutor options and their validation. */
+import type { Price } from '../price';
 import { ErrorCodes, InvalidInputError } from '../../errors';
 import { isEnvName } from '../remote/shell-quote';
 import { positiveInt, resolveSSHOptions, type ResolvedSSHOptions, type SSHConnectionOptions } from '../ssh/ssh-options';
@@ -50,6 +51,8 @@ export interface SlurmExecutorOptions {
   arrayParallelism?: number;
   /** Remove the task directory afterwards (default true). */
   cleanup?: boolean;
+  /** Price of a job, e.g. `{ perHour: 3.06 }` (see ct.dispatch's budget). */
+  price?: Price;
 }
 
 export interface ResolvedSlurmOptions {

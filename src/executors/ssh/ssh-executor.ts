@@ -8,6 +8,7 @@
  * a cancel). `cancel` TERMs then KILLs the task's process group from a fresh
  * exec and confirms nothing is left.
  */
+import type { Price } from '../price';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ErrorCodes, ExecutorError, InvalidInputError } from '../../errors';
@@ -34,6 +35,8 @@ import { SSHHost } from './ssh-host';
 import { positiveInt, publicSSHOptions, resolveSSHOptions, type ResolvedSSHOptions, type SSHConnectionOptions } from './ssh-options';
 
 export interface SSHExecutorOptions extends SSHConnectionOptions {
+  /** Price of running there, e.g. `{ perHour: 3.06 }` (see ct.dispatch's budget). */
+  price?: Price;
   /** Where tasks are staged on the remote host (`~/` or relative = under the home directory). Default `~/.covalent-ts`. */
   remoteWorkDir?: string;
   /** Node.js (20 or later) on the remote host. Default `node` (found on the login's PATH). */
@@ -100,6 +103,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
 
   constructor(options: SSHExecutorOptions) {
     super();
+    this.price = options.price;
     const where = 'SSHExecutor options';
     this.ssh = resolveSSHOptions(options, where);
     const o = options as unknown as Record<string, unknown>;

@@ -86,6 +86,8 @@ export class BatchSubmitter {
           jobQueue: o.jobQueue,
           jobDefinition: o.jobDefinition,
           ...(arraySize ? { arrayProperties: { size: arraySize } } : {}),
+          // The task's time limit, held by Batch itself (it refuses less than 60 s).
+          ...(meta.timeLimitMs !== undefined ? { timeout: { attemptDurationSeconds: batchAttemptSeconds(meta.timeLimitMs) } } : {}),
           containerOverrides: {
             command: ['covalent-ts', 'run-task', '--payload', payloadUrl],
             environment,
@@ -97,4 +99,9 @@ export class BatchSubmitter {
     );
     return r.jobId!;
   }
+}
+
+/** Batch's `attemptDurationSeconds` for a time limit: whole seconds, rounded up, at least 60. */
+export function batchAttemptSeconds(timeLimitMs: number): number {
+  return Math.max(60, Math.ceil(timeLimitMs / 1000));
 }

@@ -150,6 +150,8 @@ export class BraketExecutor extends Executor<Prepared, Work> {
           outputDataConfig: { s3Path: `s3://${o.s3Bucket}/${o.s3Prefix}/${ctx.metadata.dispatchId}/${ctx.metadata.nodeId}/job-output` },
           deviceConfig: { device: o.deviceArn },
           hyperParameters,
+          // The task's time limit, held by Braket itself (whole seconds, rounded up).
+          ...(ctx.metadata.timeLimitMs !== undefined ? { stoppingCondition: { maxRuntimeInSeconds: Math.ceil(ctx.metadata.timeLimitMs / 1000) } } : {}),
           clientToken: randomUUID(),
         }),
       ),
