@@ -1,6 +1,7 @@
 import type { Price } from './price';
 import { TaskCancelledError } from '../errors';
 import { publicConfig } from './secrets';
+import type { ExecutorConfig } from '../workflow/executor-spec';
 import type { TaskOutput, TaskPayload } from './task-payload';
 
 /** Identifies the task (or packed chain of tasks) an executor works on. */
@@ -25,11 +26,8 @@ export interface TaskMetadata {
  */
 export type JobHandle = { [key: string]: string | number | boolean | null | JobHandle | JobHandle[] };
 
-/** An executor's rebuildable, secret-free configuration, stored with each task. */
-export interface ExecutorConfig {
-  type: string;
-  options: Record<string, unknown>;
-}
+/** An executor's rebuildable, secret-free configuration (defined with the workflow's executor specs). */
+export type { ExecutorConfig };
 
 /**
  * What `cancel` established, in full. `confirmed` only when the executor saw

@@ -1,10 +1,9 @@
 import type { NodeKind } from '../protocol/messages';
-import type { Executor, ExecutorConfig } from '../executors/executor';
+import type { ExecutorSpec } from './executor-spec';
 import type { Lattice } from './lattice';
 import type { Duration } from './duration';
 
-/** How an electron says where it runs: a registered name, an instance, or a stored config. */
-export type ExecutorSpec = string | Executor<any, any> | ExecutorConfig;
+export type { ExecutorSpec } from './executor-spec';
 
 /** One task of a workflow, as the lattice function created it. */
 export interface GraphNode {
