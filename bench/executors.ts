@@ -5,7 +5,10 @@
  * - SSH cancel latency: cancel request -> remote process group confirmed gone;
  * - Slurm cancel latency: cancel request -> job CANCELLED;
  * - submission overhead per task: execute() -> job handle stored;
- * - 200 Slurm tasks cancelled at once: number of scancel calls and time until all are CANCELLED.
+ * - 200 Slurm tasks cancelled at once: number of scancel calls and time until all are CANCELLED;
+ * - a 1,000-task Slurm sweep as one job array and as single jobs: submission time and sbatch calls,
+ *   cancel of the whole sweep to all CANCELLED, scontrol calls per poll with 1,000 jobs watched;
+ * - 200 trivial SSH tasks to one host at once: tasks/s end to end.
  *
  * Trial counts follow the issue (50) but each series stops at its time budget;
  * the row names say how many trials ran.
@@ -228,6 +231,81 @@ async function slurmBench(env: Env, rows: BenchRow[]): Promise<void> {
   }
 }
 
+/** A slurmBinDir whose commands count their invocations (one line per call in <cmd>.log). */
+function countingBin(parent: string): { dir: string; count: (cmd: string) => number } {
+  const dir = fs.mkdtempSync(path.join(parent, 'bench-bin-'));
+  for (const cmd of ['sbatch', 'scontrol', 'scancel']) {
+    fs.writeFileSync(path.join(dir, `${cmd}.log`), '');
+    fs.writeFileSync(path.join(dir, cmd), `#!/bin/sh\necho "$*" >> '${dir}/${cmd}.log'\nexec /usr/bin/${cmd} "$@"\n`, { mode: 0o755 });
+  }
+  return { dir, count: (cmd) => fs.readFileSync(path.join(dir, `${cmd}.log`), 'utf8').split('\n').filter(Boolean).length };
+}
+
+/** A 1,000-task sweep, queued behind a job that fills the node: submitted, watched, then cancelled. */
+async function sweepBench(env: Env, rows: BenchRow[]): Promise<void> {
+  const conf = env.slurm.conf;
+  const N = 1000;
+  const blocker = execFileSync('sbatch', ['--parsable', `--cpus-per-task=${env.slurm.cpus}`, '--output=/dev/null', '--wrap', 'sleep 900'], {
+    env: { ...process.env, SLURM_CONF: conf },
+    encoding: 'utf8',
+  }).trim();
+  try {
+    for (const array of [true, false]) {
+      const bin = countingBin(env.dir);
+      const label = array ? 'job array' : 'single jobs (array: false)';
+      const ex = new SlurmExecutor({
+        slurmConf: conf, slurmBinDir: bin.dir, array, nodePath: process.execPath,
+        remoteWorkDir: path.join(env.ssh.root.workDir, `sweep-bench-${array ? 'array' : 'single'}`),
+        pollIntervalMs: 200, maxPollIntervalMs: 1000,
+      });
+      const ctxs: BenchContext[] = [];
+      const dones: Promise<unknown>[] = [];
+      const t0 = performance.now();
+      // One synchronous loop, as the dispatcher starts a fan-out.
+      for (let i = 0; i < N; i++) {
+        const ctx = new BenchContext({ ...meta('sweep'), dispatchId: `sweep-${array}-${process.pid}` }, ex);
+        ctxs.push(ctx);
+        dones.push(ex.execute(payload(SLEEP, [600000]), ctx).catch(() => undefined));
+      }
+      await until('every task submitted', () => ctxs.every((c) => c.handle !== undefined), 600000);
+      rows.push({ name: `slurm: ${N}-task sweep as ${label}: submission, request -> every job id stored`, value: Math.round(performance.now() - t0), unit: 'ms' });
+      rows.push({ name: `slurm: ${N}-task sweep as ${label}: sbatch calls`, value: bin.count('sbatch'), unit: 'calls', target: array ? '1' : undefined });
+      const cluster = slurmClusters().find((c) => c.key.includes(bin.dir))!;
+      const polls0 = cluster.stats.scontrolCalls;
+      const calls0 = bin.count('scontrol');
+      await new Promise((r) => setTimeout(r, 5000));
+      const polls = cluster.stats.scontrolCalls - polls0;
+      rows.push({ name: `slurm: ${N} jobs watched (${label}): scontrol calls per poll`, value: Math.round(((bin.count('scontrol') - calls0) / Math.max(1, polls)) * 100) / 100, unit: 'calls', target: '1' });
+      const c0 = performance.now();
+      const results = await Promise.all(ctxs.map((c) => c.cancel()));
+      const all = performance.now() - c0;
+      if (!results.every(Boolean)) throw new Error('not every cancel of the sweep was confirmed');
+      rows.push({ name: `slurm: cancel of the ${N}-task sweep (${label}), request -> all CANCELLED`, value: Math.round(all), unit: 'ms' });
+      rows.push({ name: `slurm: cancel of the ${N}-task sweep (${label}), scancel calls`, value: bin.count('scancel'), unit: 'calls', target: '1' });
+      await Promise.all(dones);
+    }
+  } finally {
+    execFileSync('scancel', [blocker], { env: { ...process.env, SLURM_CONF: conf } });
+  }
+}
+
+/** 200 trivial tasks to one host at once, over the shared connection. */
+async function sshSweepBench(env: Env, rows: BenchRow[]): Promise<void> {
+  const ex = new SSHExecutor({
+    host: env.ssh.host, port: env.ssh.port, username: env.ssh.root.username, privateKeyPath: env.ssh.root.privateKeyPath,
+    knownHostsFile: env.ssh.knownHostsFile, remoteWorkDir: env.ssh.root.workDir, pollIntervalMs: 100, maxPollIntervalMs: 1000,
+  });
+  await ex.execute(payload(SLEEP, [1]), new BenchContext(meta('warm'), ex));
+  const N = 200;
+  const t0 = performance.now();
+  const ctxs = Array.from({ length: N }, () => new BenchContext(meta('ssh-sweep'), ex));
+  await Promise.all(ctxs.map((c) => ex.execute(payload(`function one() { return 1; }`), c)));
+  const s = (performance.now() - t0) / 1000;
+  rows.push({ name: `ssh: ${N} trivial tasks on one host, end to end`, value: Math.round((N / s) * 10) / 10, unit: 'tasks/s', target: '>= 50' });
+  const submit = ctxs.map((c) => c.handleAt - t0).sort((a, b) => a - b);
+  rows.push({ name: `ssh: ${N} tasks at once, request -> last handle stored, per task`, value: Math.round((submit[submit.length - 1] / N) * 10) / 10, unit: 'ms', target: '< 30' });
+}
+
 /** Run the executor benchmarks; starts and stops the daemons unless CT_EXECUTOR_SERVICES names a running set. */
 export async function executorBenchmarks(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
@@ -241,8 +319,11 @@ export async function executorBenchmarks(): Promise<BenchRow[]> {
   }
   try {
     const env = JSON.parse(fs.readFileSync(envFile, 'utf8')) as Env;
-    await sshBench(env, rows);
-    await slurmBench(env, rows);
+    const only = process.env.CT_BENCH_EXECUTORS?.split(',');
+    if (!only || only.includes('ssh')) await sshBench(env, rows);
+    if (!only || only.includes('ssh-sweep')) await sshSweepBench(env, rows);
+    if (!only || only.includes('slurm')) await slurmBench(env, rows);
+    if (!only || only.includes('sweep')) await sweepBench(env, rows);
   } finally {
     await closeSSHConnections();
     if (dir) execFileSync('bash', [script, 'stop', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
