@@ -14,11 +14,12 @@ export { Status, isTerminal, cancelBlockReason, type CancelBlockReason } from '.
 export type { ExecutorSpec } from './workflow/transport-graph';
 
 export {
-  dispatch, dispatchSync, getResult, cancel, taskContext, show, getDispatcher, shutdown,
+  dispatch, dispatchSync, redispatch, getResult, cancel, taskContext, show, getDispatcher, shutdown,
 } from './dispatcher/public-api';
 export { Dispatcher, type CancelOptions, type GetResultOptions, type DispatcherOptions } from './dispatcher/dispatcher';
 export type { OrphanReport } from './dispatcher/orphans';
 export type { DispatchOptions, LimitWarningEvent } from './dispatcher/limits';
+export type { RedispatchOptions } from './dispatcher/redispatch';
 export type { Duration } from './workflow/duration';
 export type { Price, PricedTask } from './executors/price';
 export { CancelReport } from './dispatcher/cancel-report';

@@ -26,6 +26,8 @@ export interface RunHost {
   release(executor: Executor<any, any>): void;
   executorLabel(node: GraphNode): string;
   executorConfigJson(node: GraphNode): string | null;
+  /** What a redispatch compares to reuse this node (see reuse-key.ts). */
+  reuseKey(node: GraphNode): string | null;
   startSubDispatch(parent: DispatchRun, node: GraphNode, args: unknown[]): DispatchRun;
   persist(run: DispatchRun, nodeId?: number): void;
   persistDurable(entry: { t: 'cancel'; nodeIds: number[]; reason: string | null; source: string } | { t: 'handle'; nodeIds: number[]; handle: string }, run: DispatchRun): void;
@@ -134,6 +136,14 @@ export class DispatchRun implements RowSource {
   private unfinished: number;
   /** Time limits, budget and costs, when the dispatch has any (see limits.ts). */
   limits: DispatchLimits | undefined;
+  /** The dispatch this one was redispatched from (ct.redispatch). */
+  redispatchOf: string | null = null;
+  /** The lattice's arguments (stored, so a redispatch can run with them again). */
+  inputs: unknown[] | undefined;
+  private encodedInputs: Uint8Array | null | undefined;
+  /** Per node reused by a redispatch: the dispatch whose result it took. Sparse. */
+  private reusedFrom: string[] | undefined;
+  private reuseKeys: Array<string | null | undefined> | undefined;
 
   constructor(
     readonly dispatchId: string,
@@ -160,9 +170,23 @@ export class DispatchRun implements RowSource {
     return this.lattice.name;
   }
 
+  /**
+   * Before start: a redispatch reuses this node's earlier result instead of
+   * running it (COMPLETED, with `reusedFrom`); its dependents count it as done.
+   */
+  markReused(id: number, output: unknown, reusedFrom: string): void {
+    const n = this.nodes[id];
+    n.status = Status.COMPLETED;
+    n.output = output;
+    n.hasOutput = true;
+    (this.reusedFrom ??= [])[id] = reusedFrom;
+    this.unfinished--;
+    for (const d of this.graph.dependents()[id]) this.nodes[d].remainingDeps--;
+  }
+
   /** Begin scheduling. */
   start(): void {
-    if (this.nodes.length === 0) this.finishIfDone();
+    if (this.unfinished === 0) this.finishIfDone();
     else this.startReady(this.jobs.map((_, i) => i));
   }
 
@@ -741,6 +765,7 @@ export class DispatchRun implements RowSource {
       subDispatchId: n.subDispatchId,
       dependsOn: n.graph.dependsOn,
       ...(this.limits ? this.limitFields(n.graph.id) : {}),
+      ...(this.reusedFrom?.[n.graph.id] ? { reusedFrom: this.reusedFrom[n.graph.id] } : {}),
     };
   }
 
@@ -766,6 +791,7 @@ export class DispatchRun implements RowSource {
       nodes: this.nodes.map((n) => this.nodeView(n)),
       takenAt: new Date().toISOString(),
       ...this.dispatchLimitFields(),
+      ...(this.redispatchOf ? { redispatchOf: this.redispatchOf } : {}),
     };
   }
 
@@ -786,6 +812,8 @@ export class DispatchRun implements RowSource {
       completedAt: this.completedAt,
       parentDispatchId: this.parent?.run.dispatchId ?? null,
       orphaned: false,
+      redispatchOf: this.redispatchOf,
+      ...this.dispatchLimitFields(),
       nodes: this.nodes.map((n): NodeResult => {
         const v = this.nodeView(n);
         return {
@@ -814,6 +842,10 @@ export class DispatchRun implements RowSource {
       error: this.error,
       result: this.status === Status.COMPLETED ? encodeValue(this.result) : null,
       nodeCount: this.nodes.length,
+      redispatchOf: this.redispatchOf,
+      inputs: this.encodedInputs === undefined ? (this.encodedInputs = this.inputs ? encodeValue(this.inputs) : null) : this.encodedInputs,
+      cost: this.limits?.totalCost() ?? null,
+      limitWarning: this.limits?.warning ?? null,
     };
   }
 
@@ -838,7 +870,18 @@ export class DispatchRun implements RowSource {
       jobHandle: n.jobHandle,
       subDispatchId: n.subDispatchId,
       dependsOn: n.graph.dependsOn,
+      reuseKey: this.reuseKey(id),
+      reusedFrom: this.reusedFrom?.[id] ?? null,
+      cost: this.limits?.costOf(id) ?? null,
+      limitWarning: this.limits?.warningOf(id) ?? null,
     };
+  }
+
+  /** Computed once, when the node's row is first written. */
+  private reuseKey(id: number): string | null {
+    const keys = (this.reuseKeys ??= new Array(this.nodes.length));
+    if (keys[id] === undefined) keys[id] = this.host.reuseKey(this.nodes[id].graph);
+    return keys[id]!;
   }
 
   nodeCount(): number {

@@ -18,7 +18,7 @@ import { assertNotImported } from '../store/imported';
 import { TaskLogWriter } from '../store/task-logs';
 import type { DispatchRow, NodeRow } from '../store/schema';
 import { describeOwner, isOrphaned, ownerLiveness } from './dispatch-owner';
-import { isLattice, type Lattice } from '../workflow/lattice';
+import { isLattice, latticesByName, type Lattice } from '../workflow/lattice';
 import { dispatchStatusOf, isTerminal, Status } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
 import { CancelReport } from './cancel-report';
@@ -31,6 +31,8 @@ import type { DispatcherEventMap, DispatcherEventName, DispatcherListener } from
 import { planJobs } from './task-packing';
 import { DispatchLimits, parseDispatchOptions, type DispatchOptions, type LimitHost } from './limits';
 import { limitPlan } from './limit-plan';
+import { parseRedispatchOptions, planReuse, replaceElectrons, type RedispatchOptions, type ValidRedispatchOptions } from './redispatch';
+import { reuseKeyOf } from './reuse-key';
 import type { NodeResult, Result } from './result';
 
 export type { CancelOptions, DispatchOptions };
@@ -114,13 +116,23 @@ export class Dispatcher {
     args: unknown[],
     parent: { run: DispatchRun; nodeId: number } | null,
     options: { timeLimitMs: number | undefined; budget: number | undefined } = { timeLimitMs: undefined, budget: undefined },
+    redispatch?: { earlier: { dispatchId: string; nodes: NodeRow[] }; options: ValidRedispatchOptions },
   ): DispatchRun {
     const graph = lattice.build(args);
     for (const n of graph.nodes) if (n.kind === 'electron') n.executor ??= lattice.options.executor ?? 'local';
+    const replaced = redispatch ? replaceElectrons(graph.nodes, redispatch.options.replaceElectrons, redispatch.earlier.dispatchId) : undefined;
     validateGraph(graph);
     const plan = limitPlan(graph.nodes, lattice, options);
-    const jobs = planJobs(graph.nodes, lattice.options.taskPacking === true, (n) => this.executorKey(n));
+    const reuse = redispatch
+      ? planReuse(graph.nodes, graph.nodes.map((n) => this.host.reuseKey(n)), redispatch.earlier, replaced!, redispatch.options.reuseCompleted)
+      : [];
+    const reusedIds = new Set(reuse.map((r) => r.nodeId));
+    const toRun = reusedIds.size ? graph.nodes.filter((n) => !reusedIds.has(n.id)) : graph.nodes;
+    const jobs = planJobs(toRun, lattice.options.taskPacking === true && !reusedIds.size, (n) => this.executorKey(n));
     const run = new DispatchRun(randomUUID(), lattice, graph, jobs, this.host, parent);
+    run.inputs = args;
+    if (redispatch) run.redispatchOf = redispatch.earlier.dispatchId;
+    for (const r of reuse) run.markReused(r.nodeId, r.output, r.reusedFrom);
     if (DispatchLimits.needed(plan)) run.limits = new DispatchLimits(plan, this.limitHost(run));
     this.runs.set(run.dispatchId, run);
     this.store?.touchAll(run.dispatchId, run);
@@ -141,6 +153,48 @@ export class Dispatcher {
     };
   }
 
+  /**
+   * `ct.redispatch`: a new dispatch of an earlier one's workflow (its
+   * original inputs unless new ones are given) that reuses every task that
+   * COMPLETED before and is unchanged. Works from the store alone: the
+   * lattice is the one this process defined under the dispatch's name.
+   */
+  async redispatch(dispatchId: string, options?: RedispatchOptions, newArgs?: unknown[]): Promise<string> {
+    checkDispatchId(dispatchId);
+    const valid = parseRedispatchOptions(options);
+    const store = await this.getStore();
+    const live = this.runs.get(dispatchId);
+    const stored = live
+      ? { dispatch: live.dispatchRow(), nodes: live.nodes.map((_, i) => live.nodeRow(i)) }
+      : store.readDispatch(dispatchId);
+    if (!stored) throw this.unknownDispatch(dispatchId);
+    const lattice = live?.lattice ?? latticesByName().get(stored.dispatch.name);
+    if (!lattice) {
+      throw new InvalidInputError(
+        ErrorCodes.UNKNOWN_LATTICE,
+        `ct.redispatch: dispatch ${dispatchId} ran the workflow "${stored.dispatch.name}", which is not defined in this process. ` +
+          `Define it again (run the cell with ct.lattice(fn, { name: '${stored.dispatch.name}' })), then redispatch.`,
+        { details: { dispatchId, name: stored.dispatch.name } },
+      );
+    }
+    let args = newArgs;
+    if (!args) {
+      const inputs = decode(stored.dispatch.inputs ?? null);
+      if (!Array.isArray(inputs)) {
+        throw new InvalidInputError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `ct.redispatch: the inputs of dispatch ${dispatchId} were not stored (they could not be serialized, or an older covalent-ts dispatched it). ` +
+            `Pass the arguments: ct.redispatch(id)(...args).`,
+          { details: { dispatchId } },
+        );
+      }
+      args = inputs;
+    }
+    const run = this.createRun(lattice, args, null, undefined, { earlier: { dispatchId, nodes: stored.nodes }, options: valid });
+    setImmediate(() => run.start());
+    return run.dispatchId;
+  }
+
   private makeHost(): RunHost {
     const self = this;
     return {
@@ -152,6 +206,7 @@ export class Dispatcher {
       release: (executor) => this.release(executor),
       executorLabel: (node) => (isExecutorInstance(node.executor) ? node.executor.label() : executorTypeOf(node.executor ?? 'local')),
       executorConfigJson: (node) => (node.kind === 'electron' ? this.executorJson(node).stored : null),
+      reuseKey: (node) => (node.kind === 'electron' ? reuseKeyOf(node, this.executorJson(node).stored) : null),
       startSubDispatch: (parent, node, args) => {
         const run = this.createRun(node.lattice!, args, { run: parent, nodeId: node.id });
         run.start();
@@ -299,6 +354,9 @@ export class Dispatcher {
       completedAt: r.completedAt?.toISOString() ?? null,
       parentDispatchId: r.parentDispatchId,
       ...(r.orphaned ? { orphaned: true } : {}),
+      ...(r.redispatchOf ? { redispatchOf: r.redispatchOf } : {}),
+      ...(r.cost !== undefined ? { cost: r.cost } : {}),
+      limitWarning: r.limitWarning ?? null,
       nodes: r.nodes.map(({ output: _o, ...n }) => ({ ...n, startedAt: n.startedAt?.toISOString() ?? null, completedAt: n.completedAt?.toISOString() ?? null })) as NodeView[],
       takenAt: new Date().toISOString(),
     };
@@ -609,6 +667,9 @@ export function resultFromRows(d: DispatchRow, rows: NodeRow[]): Result {
     completedAt: date(d.completedAt),
     parentDispatchId: d.parentDispatchId,
     orphaned,
+    redispatchOf: d.redispatchOf ?? null,
+    ...(d.cost != null ? { cost: d.cost } : {}),
+    limitWarning: d.limitWarning ?? null,
     nodes: rows.map((n): NodeResult => ({
       id: n.nodeId,
       name: n.name,
@@ -627,6 +688,9 @@ export function resultFromRows(d: DispatchRow, rows: NodeRow[]): Result {
       jobHandle: n.jobHandle ? JSON.parse(n.jobHandle) : null,
       subDispatchId: n.subDispatchId,
       dependsOn: n.dependsOn,
+      ...(n.reusedFrom ? { reusedFrom: n.reusedFrom } : {}),
+      ...(n.cost != null ? { cost: n.cost } : {}),
+      limitWarning: n.limitWarning ?? null,
     })),
   };
 }

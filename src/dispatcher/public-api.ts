@@ -7,6 +7,7 @@ import { Dispatcher, type CancelOptions, type GetResultOptions } from './dispatc
 import { closeSSHConnections } from '../executors/ssh';
 import type { Result } from './result';
 import type { DispatchOptions } from './limits';
+import type { RedispatchOptions } from './redispatch';
 
 const DISPATCHER_KEY = Symbol.for('covalent-ts.dispatcher');
 
@@ -53,6 +54,20 @@ export function dispatchSync<F extends AnyFn>(lattice: Lattice<F>, options?: Dis
   return async (...args: Parameters<F>) => {
     const id = await dispatch(lattice, options)(...args);
     return (await getDispatcher().getResult(id, { wait: true })) as Result<ReturnType<F>>;
+  };
+}
+
+/**
+ * `ct.redispatch(dispatchId, { replaceElectrons?, reuseCompleted? })(...newArgs?)`:
+ * run an earlier dispatch's workflow again (with its original inputs when no
+ * arguments are given), reusing each task that COMPLETED before with the same
+ * function source, inputs and executor configuration. Resolves with the new id.
+ */
+export function redispatch(dispatchId: string, options?: RedispatchOptions): (...newArgs: unknown[]) => Promise<string> {
+  return async (...newArgs: unknown[]) => {
+    const id = await getDispatcher().redispatch(dispatchId, options, newArgs.length ? newArgs : undefined);
+    getDisplayHook()?.onDispatch(id);
+    return id;
   };
 }
 

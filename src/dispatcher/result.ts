@@ -24,6 +24,12 @@ export interface NodeResult {
   /** For a sublattice node: the dispatch id of its expansion. */
   subDispatchId: string | null;
   dependsOn: number[];
+  /** For a redispatch: the dispatch whose result this task reused instead of running (absent when it ran). */
+  reusedFrom?: string | null;
+  /** Estimated cost (final once ended), when its executor has a price. */
+  cost?: number;
+  /** The limit warning the task showed, e.g. `time limit 80% (8m of 10m)`. */
+  limitWarning?: string | null;
 }
 
 /** A dispatch's state: final once `status` is COMPLETED, FAILED or CANCELLED. */
@@ -44,4 +50,9 @@ export interface Result<T = unknown> {
    */
   orphaned: boolean;
   nodes: NodeResult[];
+  /** The dispatch this one was redispatched from (ct.redispatch); null otherwise. */
+  redispatchOf?: string | null;
+  /** Sum of the tasks' estimated costs, when an executor has a price. */
+  cost?: number;
+  limitWarning?: string | null;
 }

@@ -32,6 +32,8 @@ export const ErrorCodes = {
   UNREADABLE_FILE: 'CT_UNREADABLE_FILE',
   /** A dispatch imported from another store: it can be viewed, not changed. */
   READ_ONLY: 'CT_READ_ONLY',
+  /** ct.redispatch of a workflow this process has not defined (define the lattice again first). */
+  UNKNOWN_LATTICE: 'CT_UNKNOWN_LATTICE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

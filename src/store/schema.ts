@@ -1,5 +1,5 @@
 /** SQLite schema of the store. Bump SCHEMA_VERSION and add a migration when it changes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -18,7 +18,11 @@ CREATE TABLE IF NOT EXISTS dispatches (
   result BLOB,
   result_ref TEXT,
   node_count INTEGER NOT NULL DEFAULT 0,
-  updated_at TEXT NOT NULL
+  updated_at TEXT NOT NULL,
+  redispatch_of TEXT,
+  inputs BLOB,
+  cost REAL,
+  limit_warning TEXT
 );
 CREATE TABLE IF NOT EXISTS nodes (
   dispatch_id TEXT NOT NULL,
@@ -41,6 +45,10 @@ CREATE TABLE IF NOT EXISTS nodes (
   job_handle TEXT,
   sub_dispatch_id TEXT,
   depends_on TEXT NOT NULL DEFAULT '[]',
+  reuse_key TEXT,
+  reused_from TEXT,
+  cost REAL,
+  limit_warning TEXT,
   PRIMARY KEY (dispatch_id, node_id)
 );
 CREATE INDEX IF NOT EXISTS nodes_sub ON nodes (sub_dispatch_id);
@@ -53,6 +61,15 @@ CREATE INDEX IF NOT EXISTS nodes_sub ON nodes (sub_dispatch_id);
 export const ADDED_COLUMNS: ReadonlyArray<readonly [string, string, string]> = [
   // Schema 2: the owner's start time, so a reused pid is not mistaken for the owner.
   ['dispatches', 'owner_start_time', 'TEXT'],
+  // Schema 3 (limits and redispatch): lineage, the lattice's inputs, costs, warnings, reuse.
+  ['dispatches', 'redispatch_of', 'TEXT'],
+  ['dispatches', 'inputs', 'BLOB'],
+  ['dispatches', 'cost', 'REAL'],
+  ['dispatches', 'limit_warning', 'TEXT'],
+  ['nodes', 'reuse_key', 'TEXT'],
+  ['nodes', 'reused_from', 'TEXT'],
+  ['nodes', 'cost', 'REAL'],
+  ['nodes', 'limit_warning', 'TEXT'],
 ];
 
 export interface DispatchRow {
@@ -72,6 +89,13 @@ export interface DispatchRow {
   /** Encoded result (small results live in the database, large ones in a file). */
   result: Uint8Array | null;
   nodeCount: number;
+  /** The dispatch this one was redispatched from (ct.redispatch). */
+  redispatchOf?: string | null;
+  /** The lattice's arguments, encoded (a redispatch without arguments runs with these). */
+  inputs?: Uint8Array | null;
+  /** Sum of the tasks' estimated costs; null without a price. */
+  cost?: number | null;
+  limitWarning?: string | null;
 }
 
 export interface NodeRow {
@@ -93,4 +117,11 @@ export interface NodeRow {
   jobHandle: string | null;
   subDispatchId: string | null;
   dependsOn: number[];
+  /** Hash of the task's function source, inputs and executor configuration: a redispatch reuses the task when it matches. */
+  reuseKey?: string | null;
+  /** The dispatch whose result this node reused instead of running. */
+  reusedFrom?: string | null;
+  /** Estimated cost so far (final once ended); null without a price. */
+  cost?: number | null;
+  limitWarning?: string | null;
 }

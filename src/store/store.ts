@@ -263,14 +263,15 @@ export class Store {
     };
     const upDispatch = db.prepare(
       `INSERT OR REPLACE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
-        parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at,
+        redispatch_of, inputs, cost, limit_warning)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
     );
     const upNode = db.prepare(
       `INSERT OR REPLACE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
         started_at, completed_at, output, output_ref, error, cancel_requested, cancel_reason, cancel_source,
-        cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+        cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on, reuse_key, reused_from, cost, limit_warning)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
     );
     const now = new Date().toISOString();
     db.exec('BEGIN');
@@ -281,6 +282,7 @@ export class Store {
         upDispatch.run([
           d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId,
           d.ownerPid, d.ownerHost, d.ownerStartTime, d.error, result, resultRef, d.nodeCount, now,
+          d.redispatchOf ?? null, d.inputs ?? null, d.cost ?? null, d.limitWarning ?? null,
         ]);
         const ids = p.allNodes ? range(p.source.nodeCount()) : p.nodes;
         for (const id of ids) {
@@ -290,6 +292,7 @@ export class Store {
             dispatchId, n.nodeId, n.name, n.kind, n.status, n.executorConfig, n.executorLabel, n.startedAt,
             n.completedAt, output, outputRef, n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource,
             n.cancelOutcome, n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn),
+            n.reuseKey ?? null, n.reusedFrom ?? null, n.cost ?? null, n.limitWarning ?? null,
           ]);
           if ((n.nodeId & 255) === 0) await maybeYield();
         }
@@ -356,7 +359,7 @@ export class Store {
     this.refresh();
     const out: DispatchRow[] = [];
     const stmt = this.db.prepare(
-      'SELECT dispatch_id, name, status, started_at, completed_at, parent_dispatch_id, parent_node_id, owner_pid, owner_host, owner_start_time, error, NULL AS result, NULL AS result_ref, node_count FROM dispatches ORDER BY started_at',
+      'SELECT dispatch_id, name, status, started_at, completed_at, parent_dispatch_id, parent_node_id, owner_pid, owner_host, owner_start_time, error, NULL AS result, NULL AS result_ref, node_count, redispatch_of, cost, limit_warning FROM dispatches ORDER BY started_at',
     );
     try {
       while (stmt.step()) out.push(this.toDispatchRow(stmt.getAsObject()));
@@ -399,6 +402,10 @@ export class Store {
       error: r.error ?? null,
       result: this.readBlob(r.result, r.result_ref),
       nodeCount: r.node_count ?? 0,
+      redispatchOf: r.redispatch_of ?? null,
+      inputs: r.inputs ?? null,
+      cost: r.cost ?? null,
+      limitWarning: r.limit_warning ?? null,
     };
   }
 
@@ -422,6 +429,10 @@ export class Store {
       jobHandle: r.job_handle ?? null,
       subDispatchId: r.sub_dispatch_id ?? null,
       dependsOn: JSON.parse(r.depends_on ?? '[]'),
+      reuseKey: r.reuse_key ?? null,
+      reusedFrom: r.reused_from ?? null,
+      cost: r.cost ?? null,
+      limitWarning: r.limit_warning ?? null,
     };
   }
 
@@ -489,20 +500,23 @@ const fromB64 = (v: unknown): Uint8Array | null => (typeof v === 'string' ? Buff
 function insertMissingRows(db: Database, d: DispatchRow, nodes: NodeRow[]): void {
   db.run(
     `INSERT OR IGNORE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
-      parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)`,
+      parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at,
+      redispatch_of, inputs, cost, limit_warning)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,?,?)`,
     [d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId, d.ownerPid,
-      d.ownerHost, d.ownerStartTime ?? null, d.error, fromB64(d.result), d.nodeCount, new Date().toISOString()],
+      d.ownerHost, d.ownerStartTime ?? null, d.error, fromB64(d.result), d.nodeCount, new Date().toISOString(),
+      d.redispatchOf ?? null, fromB64(d.inputs), d.cost ?? null, d.limitWarning ?? null],
   );
   for (const n of nodes) {
     db.run(
       `INSERT OR IGNORE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
         started_at, completed_at, output, output_ref, error, cancel_requested, cancel_reason, cancel_source,
-        cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on)
-       VALUES (?,?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,?,?,?,?,?)`,
+        cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on, reuse_key, reused_from, cost, limit_warning)
+       VALUES (?,?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
       [d.dispatchId, n.nodeId, n.name, n.kind, n.status, n.executorConfig, n.executorLabel, n.startedAt, n.completedAt,
         fromB64(n.output), n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource, n.cancelOutcome,
-        n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn)],
+        n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn),
+        n.reuseKey ?? null, n.reusedFrom ?? null, n.cost ?? null, n.limitWarning ?? null],
     );
   }
 }
@@ -520,7 +534,7 @@ export function rowsEntry(source: RowSource): JournalEntry {
     t: 'rows',
     dispatchId: d.dispatchId,
     nodeIds: nodes.map((n) => n.nodeId),
-    dispatch: { ...d, result: b64(d.result) },
+    dispatch: { ...d, result: b64(d.result), inputs: b64(d.inputs ?? null) },
     nodes,
   };
 }

@@ -65,5 +65,17 @@ export function lattice<F extends AnyFn>(fn: F, options: LatticeOptions = {}): L
     },
   };
   Object.defineProperty(lat, LATTICE_BRAND, { value: true });
+  latticesByName().set(lat.name, lat);
   return lat;
+}
+
+const REGISTRY_KEY = Symbol.for('covalent-ts.lattices');
+/**
+ * Lattices defined in this process, by name (the latest definition wins):
+ * `ct.redispatch` of a dispatch from the store, after a kernel restart,
+ * rebuilds its graph with the lattice the notebook defined again.
+ */
+export function latticesByName(): Map<string, Lattice<any>> {
+  const g = globalThis as any;
+  return (g[REGISTRY_KEY] ??= new Map());
 }

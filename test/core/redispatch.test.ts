@@ -1,0 +1,154 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as ct from '../../src';
+import { tempDir, usePrivateHome, waitFor } from '../support/wait';
+
+const home = usePrivateHome();
+afterAll(() => ct.shutdown());
+const root = path.resolve(__dirname, '../..');
+const lib = path.join(root, 'dist/src/index.js');
+const dir = tempDir('ct-redispatch-');
+let seq = 0;
+const newDir = () => {
+  const d = path.join(dir, `run-${++seq}`);
+  fs.mkdirSync(d);
+  return d;
+};
+/** How many times each task ran: one tick file per execution, named after the task. */
+const ticks = (d: string): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const f of fs.readdirSync(d)) {
+    const name = f.split('.')[0];
+    if (f.endsWith('.tick')) out[name] = (out[name] ?? 0) + 1;
+  }
+  return out;
+};
+
+/** A task named `name` that records each execution, then returns x + 1. */
+const step = (name: string, options: ct.ElectronOptions = {}) =>
+  ct.electron(function step(d: string, x: number) {
+    const fsm = require('fs');
+    fsm.writeFileSync(`${d}/${ct.taskContext().name}.${process.pid}-${Date.now()}-${Math.random()}.tick`, '');
+    return x + 1;
+  }, { name, ...options });
+/** Records its execution, then waits until the file `open` exists in d. */
+const gate = ct.electron(async function gate(d: string, x: number) {
+  const fsm = require('fs');
+  fsm.writeFileSync(`${d}/gate.${Date.now()}-${Math.random()}.tick`, '');
+  while (!fsm.existsSync(`${d}/open`)) await new Promise((r) => setTimeout(r, 20));
+  return x * 10;
+}, { name: 'gate' });
+
+describe('ct.redispatch', () => {
+  it('after a partial cancel, reuses exactly the completed tasks and runs the rest', async () => {
+    const d = newDir();
+    const [a, b, c] = [step('a'), step('b'), step('c')];
+    const wf2 = ct.lattice((dd: string) => {
+      const ra = a(dd, 1);
+      const rb = b(dd, 2);
+      return [c(dd, gate(dd, ra)), rb];
+    }, { name: 'partial' });
+    const first = await ct.dispatch(wf2)(d);
+    await waitFor('a and b to complete and the gate to run', async () => {
+      const r = await ct.getResult(first);
+      return r.nodes[0].status === 'COMPLETED' && r.nodes[1].status === 'COMPLETED' && ticks(d).gate === 1;
+    });
+    await ct.cancel(first, { taskIds: [2] });
+    const cancelled = await ct.getResult(first, { wait: 30_000 });
+    expect(cancelled.nodes.map((n) => n.status)).toEqual(['COMPLETED', 'COMPLETED', 'CANCELLED', 'CANCELLED']);
+
+    fs.writeFileSync(path.join(d, 'open'), '');
+    const second = await ct.redispatch(first)();
+    const res = await ct.getResult(second, { wait: 30_000 });
+    expect(res.status).toBe('COMPLETED');
+    expect(res.result).toEqual([21, 3]);
+    expect(res.redispatchOf).toBe(first);
+    expect(res.nodes.map((n) => n.reusedFrom ?? null)).toEqual([first, first, null, null]);
+    expect(ticks(d)).toEqual({ a: 1, b: 1, gate: 2, c: 1 });
+    // A reused task never started in the new dispatch.
+    expect(res.nodes[0].startedAt).toBeNull();
+  });
+
+  it('a replaced electron re-runs with its downstream only', async () => {
+    const d = newDir();
+    const [a, b, c, dd_, e] = [step('a'), step('b'), step('c'), step('d'), step('e')];
+    const wf = ct.lattice((dd: string) => {
+      const ra = a(dd, 1);
+      const rb = b(dd, 100);
+      return [dd_(dd, c(dd, ra)), e(dd, rb)];
+    }, { name: 'replace' });
+    const first = await ct.dispatchSync(wf)(d);
+    expect(first.result).toEqual([4, 102]);
+    const c2 = ct.electron(function c(d2: string, x: number) {
+      const fsm = require('fs');
+      fsm.writeFileSync(`${d2}/c2.${Date.now()}-${Math.random()}.tick`, '');
+      return x * 1000;
+    }, { name: 'c' });
+    const second = await ct.getResult(await ct.redispatch(first.dispatchId, { replaceElectrons: { c: c2 } })(), { wait: 30_000 });
+    expect(second.result).toEqual([2001, 102]);
+    expect(ticks(d)).toEqual({ a: 1, b: 1, c: 1, c2: 1, d: 2, e: 1 });
+    expect(second.nodes.filter((n) => n.reusedFrom === first.dispatchId).map((n) => n.name).sort()).toEqual(['a', 'b', 'e']);
+  });
+
+  it('changed inputs re-run only the affected branch; { reuse: false } always runs', async () => {
+    const d = newDir();
+    const [a, b, c, dd_] = [step('a'), step('b'), step('c'), step('d')];
+    const noisy = step('noisy', { reuse: false });
+    const wf = ct.lattice((dd: string, x: number, y: number) => [c(dd, a(dd, x)), dd_(dd, b(dd, y)), noisy(dd, 0)], { name: 'branches' });
+    const first = await ct.dispatchSync(wf)(d, 1, 10);
+    const second = await ct.getResult(await ct.redispatch(first.dispatchId)(d, 1, 20), { wait: 30_000 });
+    expect(second.result).toEqual([3, 22, 1]);
+    expect(ticks(d)).toEqual({ a: 1, c: 1, b: 2, d: 2, noisy: 2 });
+    // reuseCompleted: false runs everything again.
+    const third = await ct.getResult(await ct.redispatch(second.dispatchId, { reuseCompleted: false })(), { wait: 30_000 });
+    expect(third.result).toEqual([3, 22, 1]);
+    expect(third.nodes.every((n) => !n.reusedFrom)).toBe(true);
+    expect(ticks(d)).toEqual({ a: 2, c: 2, b: 3, d: 3, noisy: 3 });
+  });
+
+  it('works from a fresh process after the original one exited (the store alone)', async () => {
+    const d = newDir();
+    const script = (body: string) => `
+      const ct = require(${JSON.stringify(lib)});
+      const step = (name) => ct.electron(function step(d, x) {
+        require('fs').writeFileSync(d + '/' + ct.taskContext().name + '.' + process.pid + '-' + Math.random() + '.tick', '');
+        return x + 1;
+      }, { name });
+      const [a, b, c] = [step('a'), step('b'), step('c')];
+      const wf = ct.lattice((d, x) => [c(d, a(d, x)), b(d, x)], { name: 'fresh' });
+      (async () => { ${body} await ct.shutdown(); })().catch((e) => { console.error(e); process.exit(1); });`;
+    const run = (body: string) =>
+      promisify(execFile)(process.execPath, ['-e', script(body)], { env: { ...process.env, CT_HOME: home }, timeout: 60_000 });
+    // Process 1 runs it and exits.
+    const { stdout: firstId } = await run(`const r = await ct.dispatchSync(wf)(${JSON.stringify(d)}, 1); process.stdout.write(r.dispatchId);`);
+    expect(ticks(d)).toEqual({ a: 1, b: 1, c: 1 });
+    // Process 2 redispatches with a changed c from the store (no arguments: the original inputs).
+    const { stdout } = await run(`
+      const c2 = ct.electron(function c(d, x) { return x * 100; }, { name: 'c' });
+      const id = await ct.redispatch(${JSON.stringify(firstId)}, { replaceElectrons: { c: c2 } })();
+      const r = await ct.getResult(id, { wait: true });
+      process.stdout.write(JSON.stringify({ result: r.result, redispatchOf: r.redispatchOf, reused: r.nodes.map((n) => n.reusedFrom || null) }));`);
+    const out = JSON.parse(stdout);
+    expect(out).toEqual({ result: [200, 2], redispatchOf: firstId, reused: [firstId, null, firstId] });
+    expect(ticks(d)).toEqual({ a: 1, b: 1, c: 1 });
+    // This process reads the lineage from the store too.
+    const child = (await ct.getDispatcher().getStore()).listDispatchRows().find((r) => r.redispatchOf === firstId);
+    expect(child).toBeDefined();
+    expect((await ct.getResult(child!.dispatchId)).nodes.map((n) => n.reusedFrom ?? null)).toEqual([firstId, null, firstId]);
+  });
+
+  it('refuses bad options and unknown workflows with typed errors, dispatching nothing', async () => {
+    const d = newDir();
+    const a = step('a');
+    const wf = ct.lattice((dd: string) => a(dd, 1), { name: 'bad-options' });
+    const first = await ct.dispatchSync(wf)(d);
+    const err = (p: Promise<unknown>) => p.then(() => undefined, (e) => e);
+    expect(await err(ct.redispatch(first.dispatchId, { replaceElectrons: { nope: step('nope') } })())).toMatchObject({ code: 'CT_UNKNOWN_TASK' });
+    expect(await err(ct.redispatch(first.dispatchId, { replaceElectrons: { a: (() => 1) as any } })())).toMatchObject({ code: 'CT_INVALID_ARGUMENT' });
+    expect(await err(ct.redispatch(first.dispatchId, { reuseCompleted: 'yes' as any })())).toMatchObject({ code: 'CT_INVALID_ARGUMENT' });
+    expect(await err(ct.redispatch('no-such-dispatch')())).toMatchObject({ code: 'CT_UNKNOWN_DISPATCH' });
+    expect(ticks(d)).toEqual({ a: 1 });
+  });
+});
