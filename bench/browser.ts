@@ -88,8 +88,16 @@ async function firstRender(page: Page): Promise<number> {
 async function streamUpdates(page: Page): Promise<{ maxFrame: number; elapsed: number; updates: number; p99Frame: number }> {
   return page.evaluate(async () => {
     const win = globalThis as any;
-    const registry = win[Symbol.for('covalent-ts.graphs')];
-    const graph = registry.graphs.find((g: any) => g.model.dispatchId === 'bench-1000');
+    // The graph widget, found by walking the shell's widget tree (no globals of the extension).
+    const find = (w: any): any => {
+      if (w?.model?.dispatchId === 'bench-1000' && typeof w.model.applyDelta === 'function') return w;
+      for (const c of w?.children?.() ?? []) {
+        const hit = find(c);
+        if (hit) return hit;
+      }
+      return null;
+    };
+    const graph = find(win.jupyterapp.shell);
     const model = graph.model;
     const statuses = ['RUNNING', 'COMPLETED', 'NEW_OBJECT', 'RUNNING', 'FAILED'];
     const frames: number[] = [];

@@ -4,7 +4,7 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, WidgetTracker, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, type TranslationBundle } from '@jupyterlab/translation';
@@ -12,13 +12,14 @@ import { loadBundle } from './translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import type { DispatchSummary } from 'covalent-ts-protocol';
 import { KernelConnection } from './client/kernel-connection';
-import { CommandIDs } from './commands';
-import { GraphRegistry } from './graph/graph-registry';
+import { CommandIDs, addCancelCommands } from './commands';
+import type { DispatchGraph } from './graph/graph-widget';
 import type { DispatchModel } from './model/dispatch-model';
 import { DispatchesPanel } from './panel/dispatches-panel';
 import { rendererFactory } from './renderer/dispatch-renderer';
+import { IDispatchGraphTracker } from './tokens';
 
-export { CommandIDs };
+export { CommandIDs, IDispatchGraphTracker };
 
 const graphIcon = new LabIcon({
   name: 'covalent-ts:graph',
@@ -41,110 +42,116 @@ async function confirmDispatchCancel(trans: TranslationBundle, name: string, id:
   return result.button.accept;
 }
 
-function activate(
-  app: JupyterFrontEnd,
-  tracker: INotebookTracker,
-  translator: ITranslator | null,
-  palette: ICommandPalette | null,
-  rendermime: IRenderMimeRegistry | null,
-  restorer: ILayoutRestorer | null,
-  labShell: ILabShell | null
-): void {
-  const trans = loadBundle(translator);
-  const registry = new GraphRegistry();
-  // Reachable from devtools and the browser benchmarks (which drive a graph's
-  // model directly); a symbol key keeps it out of everyone's way.
-  (globalThis as any)[Symbol.for('covalent-ts.graphs')] = registry;
-  const connections = new WeakMap<NotebookPanel, KernelConnection>();
-  const confirmCancelDispatch = (m: DispatchModel) => confirmDispatchCancel(trans, m.name, m.dispatchId);
-
-  // Outside notebooks (output views, other documents) the graph is a read-only snapshot.
-  rendermime?.addFactory(rendererFactory({ connection: null, translator, registry, confirmCancelDispatch }), 0);
-
-  const connectionOf = (panel: NotebookPanel): KernelConnection => {
-    let c = connections.get(panel);
-    if (!c) {
-      c = new KernelConnection(panel.sessionContext);
-      connections.set(panel, c);
-    }
-    return c;
-  };
-  const setUp = (panel: NotebookPanel) => {
-    const connection = connectionOf(panel);
-    panel.content.rendermime.addFactory(
-      rendererFactory({ connection, translator, registry, confirmCancelDispatch }),
-      0
-    );
-  };
-  tracker.forEach(setUp);
-  tracker.widgetAdded.connect((_, panel) => setUp(panel));
-
-  const panel = new DispatchesPanel({
-    translator,
-    confirm: (s: DispatchSummary) => confirmDispatchCancel(trans, s.name, s.dispatchId)
-  });
-  panel.title.icon = graphIcon;
-  const follow = () => {
-    const current = tracker.currentWidget;
-    panel.setSource(current ? connectionOf(current) : null);
-  };
-  tracker.currentChanged.connect(follow);
-  follow();
-  if (labShell) {
-    labShell.add(panel, 'right', { rank: 900 });
-  } else {
-    app.shell.add(panel, 'right', { rank: 900 });
+/** One kernel connection per notebook, shared by its graphs and the dispatches panel. */
+const connections = new WeakMap<NotebookPanel, KernelConnection>();
+function connectionOf(panel: NotebookPanel): KernelConnection {
+  let c = connections.get(panel);
+  if (!c) {
+    c = new KernelConnection(panel.sessionContext);
+    connections.set(panel, c);
   }
-  restorer?.add(panel, panel.id);
-
-  app.commands.addCommand(CommandIDs.cancelDispatch, {
-    label: trans.__('Cancel dispatch'),
-    caption: trans.__('Cancel every unfinished task of the dispatch whose graph you used last'),
-    describedBy: { args: { type: 'object', properties: {} } },
-    isEnabled: () => {
-      const g = registry.current;
-      return !!g && g.controller?.canCancel === true && !g.model.isFinished;
-    },
-    execute: async () => {
-      await registry.current?.cancelDispatch();
-    }
-  });
-  app.commands.addCommand(CommandIDs.cancelSelectedTask, {
-    label: trans.__('Cancel selected task'),
-    caption: trans.__('Cancel the task selected in the graph, and the tasks that depend on it'),
-    describedBy: { args: { type: 'object', properties: {} } },
-    isEnabled: () => {
-      const g = registry.current;
-      const id = g?.selectedNodeId;
-      return !!g && id !== null && id !== undefined && g.cancelBlock(g.model.node(id)) === null;
-    },
-    execute: async () => {
-      const g = registry.current;
-      const id = g?.selectedNodeId;
-      if (g && id !== null && id !== undefined) {
-        await g.cancelTasks([id]);
-      }
-    }
-  });
-  app.commands.addCommand(CommandIDs.showDispatches, {
-    label: trans.__('Show covalent-ts dispatches'),
-    describedBy: { args: { type: 'object', properties: {} } },
-    execute: () => app.shell.activateById(panel.id)
-  });
-  const category = trans.__('covalent-ts');
-  for (const command of [CommandIDs.cancelDispatch, CommandIDs.cancelSelectedTask, CommandIDs.showDispatches]) {
-    palette?.addItem({ command, category });
-  }
+  return c;
 }
 
-/** The covalent-ts JupyterLab plugin: live graphs, cancel buttons, dispatches panel. */
-const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'covalent-ts-labextension:plugin',
+/** Live graphs in notebook outputs (a read-only snapshot elsewhere), tracked by IDispatchGraphTracker. */
+const graphsPlugin: JupyterFrontEndPlugin<IDispatchGraphTracker> = {
+  id: 'covalent-ts-labextension:graphs',
   description: 'Live transport graphs of covalent-ts dispatches, with cancel buttons.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ITranslator, ICommandPalette, IRenderMimeRegistry, ILayoutRestorer, ILabShell],
-  activate
+  optional: [ITranslator, IRenderMimeRegistry],
+  provides: IDispatchGraphTracker,
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker,
+    translator: ITranslator | null,
+    rendermime: IRenderMimeRegistry | null
+  ): IDispatchGraphTracker => {
+    const trans = loadBundle(translator);
+    const tracker = new WidgetTracker<DispatchGraph>({ namespace: 'covalent-ts-graphs' });
+    let seq = 0;
+    const track = (graph: DispatchGraph) => {
+      graph.id ||= `covalent-ts-graph-${++seq}`;
+      void tracker.add(graph);
+    };
+    const confirmCancelDispatch = (m: DispatchModel) => confirmDispatchCancel(trans, m.name, m.dispatchId);
+    const common = { translator, track, confirmCancelDispatch, commands: app.commands };
+    // Outside notebooks (output views, other documents) the graph is a read-only snapshot.
+    rendermime?.addFactory(rendererFactory({ connection: null, ...common }), 0);
+    const setUp = (panel: NotebookPanel) => {
+      panel.content.rendermime.addFactory(rendererFactory({ connection: connectionOf(panel), ...common }), 0);
+    };
+    notebooks.forEach(setUp);
+    notebooks.widgetAdded.connect((_, panel) => setUp(panel));
+    return tracker;
+  }
 };
 
-export default plugin;
+/** The dispatches panel in the right sidebar, following the current notebook's kernel. */
+const panelPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'covalent-ts-labextension:panel',
+  description: "The covalent-ts dispatches panel: every dispatch of the current notebook's kernel.",
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ITranslator, ICommandPalette, ILayoutRestorer, ILabShell],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    labShell: ILabShell | null
+  ): void => {
+    const trans = loadBundle(translator);
+    const panel = new DispatchesPanel({
+      translator,
+      confirm: (s: DispatchSummary) => confirmDispatchCancel(trans, s.name, s.dispatchId)
+    });
+    panel.title.icon = graphIcon;
+    const follow = () => {
+      const current = notebooks.currentWidget;
+      panel.setSource(current ? connectionOf(current) : null);
+    };
+    notebooks.currentChanged.connect(follow);
+    follow();
+    if (labShell) {
+      labShell.add(panel, 'right', { rank: 900 });
+    } else {
+      app.shell.add(panel, 'right', { rank: 900 });
+    }
+    restorer?.add(panel, panel.id);
+    app.commands.addCommand(CommandIDs.showDispatches, {
+      label: trans.__('Show covalent-ts dispatches'),
+      describedBy: { args: { type: 'object', properties: {} } },
+      execute: () => app.shell.activateById(panel.id)
+    });
+    palette?.addItem({ command: CommandIDs.showDispatches, category: trans.__('covalent-ts') });
+  }
+};
+
+/** The cancel commands (`covalent-ts:cancel-task`, `covalent-ts:cancel-dispatch`, ...) on the tracked graphs. */
+const commandsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'covalent-ts-labextension:commands',
+  description: 'Commands that cancel covalent-ts tasks and dispatches.',
+  autoStart: true,
+  requires: [IDispatchGraphTracker],
+  optional: [ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: IDispatchGraphTracker,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const trans = loadBundle(translator);
+    addCancelCommands(app.commands, tracker, trans);
+    const category = trans.__('covalent-ts');
+    for (const command of [CommandIDs.cancelDispatch, CommandIDs.cancelSelectedTask]) {
+      palette?.addItem({ command, category });
+    }
+  }
+};
+
+/** The covalent-ts JupyterLab plugins: live graphs, cancel commands, dispatches panel. */
+const plugins: JupyterFrontEndPlugin<any>[] = [graphsPlugin, commandsPlugin, panelPlugin];
+
+export default plugins;

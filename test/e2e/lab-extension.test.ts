@@ -164,7 +164,18 @@ describe('covalent-ts JupyterLab extension', () => {
     const [target, other] = await idsNamed(g, 'nap');
     const pid = await pidOf(g, target);
     expect(processAlive(pid)).toBe(true);
+    // The button goes through JupyterLab's command covalent-ts:cancel-task, like any other caller.
+    await page.evaluate(() => {
+      const w = globalThis as any;
+      w.ctExecuted = [];
+      w.jupyterapp.commands.commandExecuted.connect((_: unknown, e: any) => w.ctExecuted.push({ id: e.id, args: e.args }));
+    });
     await g.getByRole('button', { name: `Cancel task ${target}`, exact: true }).click();
+    const dispatchId = await g.getAttribute('data-dispatch-id');
+    await expect(page.evaluate(() => (globalThis as any).ctExecuted)).resolves.toContainEqual({
+      id: 'covalent-ts:cancel-task',
+      args: { dispatchId, taskId: target }
+    });
     // CANCELLING shows at once, before the kernel's answer (no confirmation for one task).
     await waitStatus(g, target, 'CANCELLING', 5000).catch(() => undefined);
     await waitStatus(g, target, 'CANCELLED');

@@ -4,10 +4,13 @@ import { Widget } from '@lumino/widgets';
 import type { NodeView } from 'covalent-ts-protocol';
 import type { DispatchController } from '../model/dispatch-controller';
 import type { DispatchModel, ModelChange } from '../model/dispatch-model';
-import { cancelBlockReason, isTerminal } from 'covalent-ts-protocol';
+import { isTerminal } from 'covalent-ts-protocol';
+import { dispatchCancelBlock, modeBlock, taskCancelBlock, type CancelContext } from './cancel-policy';
 import { STATUS_GLYPH } from '../model/status';
 import { renderDetails, formatTime } from './details-view';
 import { statusLabel } from './labels';
+import { CommandIDs } from '../commands';
+import { drawEdges } from './edges';
 import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type GraphLayout } from './layout';
 import { NodeElement, type CancelBlock, type NodeContext } from './node-element';
 import { PanZoom } from './pan-zoom';
@@ -24,6 +27,18 @@ export interface DispatchGraphOptions {
   openSublattice?: (subDispatchId: string, parent: DispatchGraph) => DispatchGraph | null;
   /** Schedules the per-frame flush; tests pass a synchronous one. */
   requestFrame?: (cb: () => void) => unknown;
+  /**
+   * JupyterLab's commands: the node buttons execute `covalent-ts:cancel-task`
+   * and the toolbar `covalent-ts:cancel-dispatch` when they are registered
+   * (without them, e.g. outside JupyterLab, the graph cancels directly).
+   */
+  commands?: GraphCommands | null;
+}
+
+/** The part of JupyterLab's command registry a graph uses. */
+export interface GraphCommands {
+  hasCommand(id: string): boolean;
+  execute(id: string, args: { [key: string]: string | number }): Promise<unknown>;
 }
 
 const FRAME = (cb: () => void) => requestAnimationFrame(() => cb());
@@ -44,6 +59,7 @@ export class DispatchGraph extends Widget {
     this._confirm = options.confirmCancelDispatch ?? (async () => true);
     this._openSublattice = options.openSublattice;
     this._requestFrame = options.requestFrame ?? FRAME;
+    this._commands = options.commands ?? null;
     this.addClass('jp-CovalentGraph');
     this._build();
     this.model.changed.connect(this._onModelChanged, this);
@@ -74,28 +90,20 @@ export class DispatchGraph extends Widget {
     renderDetails(this._details, this._selected === null ? undefined : this.model.node(this._selected), this._trans);
   }
 
-  /** Why cancelling this node is impossible now, or null. */
+  /** Why cancelling this node is impossible now, or null (the shared {@link taskCancelBlock} policy). */
   cancelBlock(node: NodeView | undefined): CancelBlock {
-    const t = this._trans;
-    const modeBlock = this._modeBlock();
-    if (modeBlock) {
-      return modeBlock;
-    }
-    if (!node) {
-      return t.__('No task selected');
-    }
-    // The mode block above covers a viewer that is not live.
-    const reason = cancelBlockReason(node, true);
-    switch (reason?.code) {
-      case undefined:
-        return null;
-      case 'finished':
-        return t.__('Task already finished (%1)', statusLabel(t, reason.status));
-      case 'cancel_requested':
-        return t.__('Cancel already requested');
-      case 'not_live':
-        return t.__('Not connected to the kernel that runs this dispatch');
-    }
+    return taskCancelBlock(this.cancelContext, node, this._trans);
+  }
+
+  /** Why cancelling the whole dispatch is impossible now, or null. */
+  get dispatchBlock(): CancelBlock {
+    return dispatchCancelBlock(this.cancelContext, this._trans);
+  }
+
+  /** What the cancel policy reads of this graph. */
+  get cancelContext(): CancelContext {
+    const m = this.model;
+    return { mode: m.mode, modeReason: m.modeReason, canCancel: this.controller?.canCancel === true, status: m.status };
   }
 
   /** Cancel tasks (no confirmation: a per-task cancel is cheap to redo). */
@@ -112,7 +120,7 @@ export class DispatchGraph extends Widget {
 
   /** Cancel the whole dispatch after the user confirms. */
   async cancelDispatch(): Promise<void> {
-    if (!this.controller || this._dispatchBlock()) {
+    if (!this.controller || this.dispatchBlock) {
       return;
     }
     if (!(await this._confirm(this.model))) {
@@ -186,7 +194,13 @@ export class DispatchGraph extends Widget {
     this._cancelDispatch.className = 'jp-CovalentGraph-cancelDispatch jp-mod-styled jp-mod-warn';
     this._cancelDispatch.textContent = t.__('Cancel dispatch');
     this._cancelDispatch.setAttribute('aria-label', t.__('Cancel dispatch'));
-    this._cancelDispatch.addEventListener('click', () => void this.cancelDispatch());
+    this._cancelDispatch.addEventListener('click', () => {
+      if (this._commands?.hasCommand(CommandIDs.cancelDispatch)) {
+        void this._commands.execute(CommandIDs.cancelDispatch, { dispatchId: this.model.dispatchId });
+      } else {
+        void this.cancelDispatch();
+      }
+    });
     bar.append(this._title, this._status, this._mode, spacer, zoomIn, zoomOut, fit, this._cancelDispatch);
 
     this._message = document.createElement('div');
@@ -361,7 +375,12 @@ export class DispatchGraph extends Widget {
     const id = Number(nodeEl.dataset.nodeId);
     if (button?.dataset.action === 'cancel-task') {
       ev.stopPropagation();
-      if (!button.disabled) {
+      if (button.disabled) {
+        return;
+      }
+      if (this._commands?.hasCommand(CommandIDs.cancelTask)) {
+        void this._commands.execute(CommandIDs.cancelTask, { dispatchId: this.model.dispatchId, taskId: id });
+      } else {
         void this.cancelTasks([id]);
       }
       return;
@@ -504,29 +523,7 @@ export class DispatchGraph extends Widget {
       }
     }
     this._syncTicker();
-    this._edges.setAttribute('width', String(layout.width));
-    this._edges.setAttribute('height', String(layout.height));
-    this._edges.setAttribute('viewBox', `0 0 ${layout.width} ${layout.height}`);
-    // One path for all edges and one for all arrowheads keep a 1,000-node graph
-    // to two SVG nodes.
-    let d = '';
-    let arrows = '';
-    for (const e of layout.edges) {
-      const p = e.points;
-      arrows += arrowHead(p, layout.engine === 'dagre' && p.length === 2);
-      if (p.length === 2 && layout.engine === 'layered') {
-        // Large graphs: straight segments are several times cheaper to raster.
-        d += `M${p[0].x},${p[0].y}L${p[1].x},${p[1].y}`;
-      } else if (p.length === 2) {
-        const midY = (p[0].y + p[1].y) / 2;
-        d += `M${p[0].x},${p[0].y}C${p[0].x},${midY} ${p[1].x},${midY} ${p[1].x},${p[1].y}`;
-      } else {
-        d += `M${p[0].x},${p[0].y}` + p.slice(1).map(q => `L${q.x},${q.y}`).join('');
-      }
-    }
-    this._edges.innerHTML = `<path class="jp-CovalentGraph-edge" d="${d}"/><path class="jp-CovalentGraph-arrows" d="${arrows}"/>`;
-    this._edges.dataset.edgeCount = String(layout.edges.length);
-    this._edges.dataset.arrowCount = String(layout.edges.length);
+    drawEdges(this._edges, layout);
     this._canvas.style.width = `${layout.width}px`;
     this._canvas.style.height = `${layout.height}px`;
     this._panZoom.setContentSize(layout.width, layout.height);
@@ -557,42 +554,16 @@ export class DispatchGraph extends Widget {
       // Short, so the toolbar stays on one row; the full story is in the tooltip.
       const taken = formatTime(m.takenAt) ?? m.takenAt;
       this._mode.textContent = t.__('Snapshot %1', taken);
-      this._mode.title = t.__('Snapshot taken %1 (read-only). %2', taken, this._modeBlock() ?? '');
+      this._mode.title = t.__('Snapshot taken %1 (read-only). %2', taken, modeBlock(this.cancelContext, this._trans) ?? '');
     }
     this._mode.dataset.mode = m.mode;
-    const block = this._dispatchBlock();
+    const block = this.dispatchBlock;
     this._cancelDispatch.disabled = block !== null;
     this._cancelDispatch.title = block ?? t.__('Cancel every unfinished task of this dispatch');
   }
 
-  private _modeBlock(): string | null {
-    const t = this._trans;
-    const m = this.model;
-    if (m.mode === 'live' && this.controller?.canCancel) {
-      return null;
-    }
-    switch (m.modeReason) {
-      case 'connecting':
-        return t.__('Connecting to the kernel…');
-      case 'unknown-dispatch':
-        return t.__('The kernel no longer runs this dispatch: this is a read-only snapshot');
-      default:
-        return t.__('No kernel connected: this is a read-only snapshot');
-    }
-  }
-
-  private _dispatchBlock(): string | null {
-    const block = this._modeBlock();
-    if (block) {
-      return block;
-    }
-    if (isTerminal(this.model.status)) {
-      return this._trans.__('The dispatch has already finished (%1)', statusLabel(this._trans, this.model.status));
-    }
-    return null;
-  }
-
   private _trans: TranslationBundle;
+  private _commands: GraphCommands | null;
   private _confirm: (model: DispatchModel) => Promise<boolean>;
   private _openSublattice?: DispatchGraphOptions['openSublattice'];
   private _requestFrame: (cb: () => void) => unknown;
@@ -625,25 +596,4 @@ export class DispatchGraph extends Widget {
   private _details!: HTMLDivElement;
   private _subContainer!: HTMLDivElement;
   private _panZoom!: PanZoom;
-}
-
-const ARROW_LENGTH = 9;
-const ARROW_HALF_WIDTH = 4.5;
-
-/**
- * An arrowhead at the end of an edge, pointing along its last segment (a
- * dagre curve drawn from two points ends vertically), tip on the target's edge.
- */
-function arrowHead(points: Array<{ x: number; y: number }>, verticalEnd: boolean): string {
-  const tip = points[points.length - 1];
-  const from = verticalEnd ? { x: tip.x, y: tip.y - 1 } : points[points.length - 2];
-  const dx = tip.x - from.x;
-  const dy = tip.y - from.y;
-  const len = Math.hypot(dx, dy) || 1;
-  const ux = dx / len;
-  const uy = dy / len;
-  const bx = tip.x - ux * ARROW_LENGTH;
-  const by = tip.y - uy * ARROW_LENGTH;
-  const f = (v: number) => v.toFixed(1);
-  return `M${f(tip.x)},${f(tip.y)}L${f(bx - uy * ARROW_HALF_WIDTH)},${f(by + ux * ARROW_HALF_WIDTH)}L${f(bx + uy * ARROW_HALF_WIDTH)},${f(by - ux * ARROW_HALF_WIDTH)}Z`;
 }

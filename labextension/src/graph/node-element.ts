@@ -5,7 +5,8 @@ import { STATUS_GLYPH } from '../model/status';
 import { cancelDescription, durationLabel, shortOutcomeLabel, statusLabel } from './labels';
 
 /** Why a cancel button is disabled, or null when it can be clicked. */
-export type CancelBlock = string | null;
+import type { CancelBlock } from './cancel-policy';
+export type { CancelBlock };
 
 /** What the graph knows about a node beyond its view: set on every update. */
 export interface NodeContext {

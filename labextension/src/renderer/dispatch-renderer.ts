@@ -8,15 +8,17 @@ import {
 } from 'covalent-ts-protocol';
 import { DispatchController, type ConnectionSource } from '../model/dispatch-controller';
 import { DispatchModel } from '../model/dispatch-model';
-import { DispatchGraph } from '../graph/graph-widget';
-import type { GraphRegistry } from '../graph/graph-registry';
+import { DispatchGraph, type GraphCommands } from '../graph/graph-widget';
 import { loadBundle } from '../translation';
 
 export interface RendererDeps {
   /** The notebook's kernel connection; null renders the saved snapshot only. */
   connection: ConnectionSource | null;
   translator?: ITranslator | null;
-  registry?: GraphRegistry;
+  /** Where new graphs are tracked (the IDispatchGraphTracker). */
+  track?: (graph: DispatchGraph) => void;
+  /** JupyterLab's commands, executed by the graphs' cancel buttons. */
+  commands?: GraphCommands | null;
   confirmCancelDispatch?: (model: DispatchModel) => Promise<boolean>;
 }
 
@@ -80,6 +82,7 @@ export function createGraph(dispatchId: string, snapshot: DispatchSnapshot, deps
     controller,
     translator: deps.translator,
     confirmCancelDispatch: deps.confirmCancelDispatch,
+    commands: deps.commands,
     openSublattice: subId => {
       if (!deps.connection?.client) {
         return null;
@@ -87,7 +90,7 @@ export function createGraph(dispatchId: string, snapshot: DispatchSnapshot, deps
       return createGraph(subId, emptySnapshot(subId), deps);
     }
   });
-  deps.registry?.add(graph);
+  deps.track?.(graph);
   return graph;
 }
 
