@@ -85,8 +85,22 @@ export class SSHHost implements RemoteHost {
   }
 
   async removeTree(path: string): Promise<void> {
+    // A directory of plain files (a task directory) goes over SFTP, a few ms; an exec costs a
+    // session on the server (about 200 ms here), so it is kept for what SFTP cannot remove.
+    if (await this.removeFlatDir(path).catch(() => false)) return;
     const r = await this.exec(`rm -rf -- ${shq(path)}`);
     if (r.code !== 0) throw this.ioError('remove', path, new Error(r.stderr.trim()));
+  }
+
+  /** Remove a directory holding only regular files over SFTP; false when it holds anything else. */
+  private async removeFlatDir(dir: string): Promise<boolean> {
+    const sftp = await this.sftp();
+    const entries = await new Promise<{ filename: string; attrs: { isFile(): boolean } }[]>((resolve, reject) =>
+      sftp.readdir(dir, (err: any, list: any) => (err ? (err.code === SFTP_NO_SUCH_FILE ? resolve([]) : reject(err)) : resolve(list))),
+    );
+    if (entries.some((e) => !e.attrs.isFile())) return false;
+    await Promise.all(entries.map((e) => new Promise<void>((resolve, reject) => sftp.unlink(`${dir}/${e.filename}`, (err: any) => (err && err.code !== SFTP_NO_SUCH_FILE ? reject(err) : resolve())))));
+    return new Promise<boolean>((resolve) => sftp.rmdir(dir, (err: any) => resolve(!err || err.code === SFTP_NO_SUCH_FILE)));
   }
 
   private ioError(op: string, path: string, cause: Error): ExecutorError {
