@@ -22,6 +22,12 @@ export interface DispatchRecord {
   error: string | null;
   /** Set when the dispatch was imported from another store (`covalent-ts import`): read-only. */
   importedFrom: ImportedFrom | null;
+  /** Lineage: the dispatch this one was redispatched from (`ct.redispatch`). */
+  redispatchOf: string | null;
+  /** Sum of the tasks' estimated costs; null when no executor has a price. */
+  cost: number | null;
+  /** e.g. `budget 80% (8.00 of 10.00)`: the dispatch passed 80 % of a limit. */
+  limitWarning: string | null;
 }
 
 export type ImportedFrom = Pick<ImportRecord, 'home' | 'host' | 'user' | 'exportedAt' | 'importedAt' | 'file'>;
@@ -44,6 +50,10 @@ export interface NodeRecord {
   error: string | null;
   dependsOn: number[];
   subDispatchId: string | null;
+  /** The dispatch whose result this task reused instead of running (redispatch). */
+  reusedFrom: string | null;
+  cost: number | null;
+  limitWarning: string | null;
 }
 
 export function durationMs(startedAt: string | null, completedAt: string | null, now = Date.now()): number | null {
@@ -70,6 +80,9 @@ export function dispatchRecord(d: DispatchRow, counts: Record<string, number>, i
     counts,
     error: d.error,
     importedFrom,
+    redispatchOf: d.redispatchOf ?? null,
+    cost: d.cost ?? null,
+    limitWarning: d.limitWarning ?? null,
   };
 }
 
@@ -98,6 +111,9 @@ export function nodeRecord(n: NodeRow, now = Date.now()): NodeRecord {
     error: n.error,
     dependsOn: n.dependsOn,
     subDispatchId: n.subDispatchId,
+    reusedFrom: n.reusedFrom ?? null,
+    cost: n.cost ?? null,
+    limitWarning: n.limitWarning ?? null,
   };
 }
 

@@ -25,6 +25,8 @@ export function listColumns(tty: boolean): Column<DispatchRecord>[] {
     { header: 'STARTED', text: (r) => formatTime(r.startedAt) },
     { header: 'DURATION', text: (r) => formatDuration(r.durationMs), align: 'right' },
     { header: 'TASKS', text: (r) => formatCounts(r.counts) },
+    // Lineage: which dispatch a redispatch was made from.
+    { header: 'REDISPATCH OF', text: (r) => (r.redispatchOf ? (tty ? r.redispatchOf.slice(0, 8) : r.redispatchOf) : '-') },
   ];
 }
 

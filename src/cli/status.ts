@@ -18,7 +18,18 @@ const NODE_COLUMNS: Column<NodeRecord>[] = [
   { header: 'DURATION', text: (n) => formatDuration(n.durationMs), align: 'right' },
   { header: 'JOB', text: (n) => formatHandle(n.jobHandle) },
   { header: 'CANCEL', text: (n) => n.cancelOutcome ?? (n.cancelRequested ? 'requested' : '-') },
-  { header: 'DETAIL', text: (n) => [n.error, n.cancelReason && `reason: ${n.cancelReason}`, n.cancelDetail].filter(Boolean).join('; ') },
+  {
+    header: 'DETAIL',
+    text: (n) =>
+      [
+        n.reusedFrom && `reused from ${n.reusedFrom}`,
+        n.error,
+        n.cancelReason && `reason: ${n.cancelReason}`,
+        n.cancelDetail,
+        n.limitWarning && `warning: ${n.limitWarning}`,
+        n.cost !== null && `cost: ${n.cost.toFixed(2)}`,
+      ].filter(Boolean).join('; '),
+  },
 ];
 
 export interface StatusView {
@@ -42,6 +53,9 @@ export function renderStatus(view: StatusView, out: Output): string {
   ];
   if (d.importedFrom) lines.push(`  imported: read-only, exported by ${d.importedFrom.user ?? 'someone'} on ${d.importedFrom.host} at ${formatTime(d.importedFrom.exportedAt)} (${d.importedFrom.file})`);
   if (d.parentDispatchId) lines.push(`  parent:   ${d.parentDispatchId}`);
+  if (d.redispatchOf) lines.push(`  redispatch of: ${d.redispatchOf} (${view.nodes.filter((n) => n.reusedFrom).length} of ${view.nodes.length} tasks reused)`);
+  if (d.cost !== null) lines.push(`  cost:     ${d.cost.toFixed(2)} (estimated)`);
+  if (d.limitWarning) lines.push(out.color.red(`  warning:  ${d.limitWarning}`));
   if (d.error) lines.push(`  error:    ${d.error}`);
   // Piped: the node table alone after a blank line, so `tail -n +8 | cut -f4` style scripts work.
   return lines.join('\n') + '\n\n' + renderTable(out, NODE_COLUMNS, view.nodes);

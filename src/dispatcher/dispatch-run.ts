@@ -777,6 +777,7 @@ export class DispatchRun implements RowSource {
 
   /** The node's limit fields changed: tell the views. */
   limitsChanged(id: number): void {
+    this.host.persist(this, id);
     if (this.host.wantsNodeEvents()) this.host.emitNode(this, { id, ...this.limitFields(id) });
   }
 

@@ -80,7 +80,7 @@ describe('covalent-ts list', () => {
   it('prints tab-separated lines when piped, with a header and full ids', () => {
     const r = ct(home, ['list', '--limit', '2']);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0].split('\t')).toEqual(['ID', 'NAME', 'STATUS', 'OWNER', 'STARTED', 'DURATION', 'TASKS']);
+    expect(lines[0].split('\t')).toEqual(['ID', 'NAME', 'STATUS', 'OWNER', 'STARTED', 'DURATION', 'TASKS', 'REDISPATCH OF']);
     expect(lines[1].split('\t').slice(0, 3)).toEqual([ids.orphan, 'orphan', 'RUNNING']);
     expect(lines[1].split('\t')[3]).toMatch(/^orphaned \(pid \d+ on .+\)$/);
     expect(r.stdout).not.toMatch(/\x1b\[/);
@@ -93,7 +93,7 @@ describe('covalent-ts list', () => {
     const plain = inTerminal(home, ['list', '--limit', '3'], { NO_COLOR: '1' });
     expect(plain.stdout).not.toMatch(/\x1b\[/);
     const rows = plain.stdout.trimEnd().split(/\r?\n/);
-    expect(rows[0]).toMatch(/^ID +NAME +STATUS +OWNER +STARTED +DURATION +TASKS$/);
+    expect(rows[0]).toMatch(/^ID +NAME +STATUS +OWNER +STARTED +DURATION +TASKS +REDISPATCH OF$/);
     // Aligned: every row's status starts in the header's STATUS column.
     const col = rows[0].indexOf('STATUS');
     for (const row of rows.slice(1)) expect(row.slice(col)).toMatch(/^(RUNNING|CANCELLED|COMPLETED|FAILED) /);

@@ -139,6 +139,36 @@ describe('ct.redispatch', () => {
     expect((await ct.getResult(child!.dispatchId)).nodes.map((n) => n.reusedFrom ?? null)).toEqual([firstId, null, firstId]);
   });
 
+  it('ct status shows reuse, cost and limit reasons; ct list shows the lineage', async () => {
+    const d = newDir();
+    const priced = new ct.LocalExecutor({ price: { perTask: 0.25 } });
+    const a = step('a', { executor: priced });
+    const slow = ct.electron(async function slow(_x: number) {
+      await new Promise(() => undefined);
+    }, { name: 'slow', timeLimit: '1s' });
+    const wf = ct.lattice((dd: string) => [a(dd, 1), slow(1)], { name: 'cli-view' });
+    const first = await ct.getResult(await ct.dispatch(wf)(d), { wait: 30_000 });
+    expect(first.nodes[1].cancelReason).toBe('time limit');
+    const second = await ct.getResult(await ct.redispatch(first.dispatchId)(), { wait: 30_000 });
+    await ct.getDispatcher().flush();
+    const cli = path.join(root, 'dist/src/cli/main.js');
+    const ctCli = (args: string[]) => promisify(execFile)(process.execPath, [cli, ...args], { env: { ...process.env, CT_HOME: home, NO_COLOR: '1' } });
+    const status = JSON.parse((await ctCli(['status', second.dispatchId, '--json'])).stdout);
+    expect(status.dispatch).toMatchObject({ id: second.dispatchId, redispatchOf: first.dispatchId });
+    expect(status.nodes[0]).toMatchObject({ name: 'a', reusedFrom: first.dispatchId });
+    expect(status.nodes[1]).toMatchObject({ name: 'slow', reusedFrom: null, cancelReason: 'time limit', cancelSource: 'limit' });
+    const firstStatus = JSON.parse((await ctCli(['status', first.dispatchId, '--json'])).stdout);
+    expect(firstStatus.nodes[0].cost).toBeCloseTo(0.25);
+    expect(firstStatus.dispatch.cost).toBeCloseTo(0.25);
+    const text = (await ctCli(['status', second.dispatchId])).stdout;
+    expect(text).toContain(`redispatch of: ${first.dispatchId} (1 of 2 tasks reused)`);
+    expect(text).toContain(`reused from ${first.dispatchId}`);
+    expect(text).toContain('reason: time limit');
+    const list = (await ctCli(['list'])).stdout.trimEnd().split('\n').map((l) => l.split('\t'));
+    const row = list.find((r) => r[0] === second.dispatchId)!;
+    expect(row[list[0].indexOf('REDISPATCH OF')]).toBe(first.dispatchId);
+  });
+
   it('refuses bad options and unknown workflows with typed errors, dispatching nothing', async () => {
     const d = newDir();
     const a = step('a');
