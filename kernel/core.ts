@@ -1,6 +1,7 @@
 import * as path from 'path';
 import type { CancelReportData, CancelSource, DispatchSnapshot, DispatchSummary } from '../src/protocol';
 import type { DispatcherEventMap, DispatcherEventName } from '../src/dispatcher/events';
+import type { OrphanReport } from '../src/dispatcher/orphans';
 
 /**
  * What the kernel needs from the core library's dispatcher. The kernel reaches
@@ -14,6 +15,8 @@ export interface DispatcherPort {
   /** Snapshot of a dispatch running in this process, synchronously; undefined otherwise. */
   liveSnapshot(dispatchId: string): DispatchSnapshot | undefined;
   listDispatches(): DispatchSummary[];
+  /** Unfinished dispatches of the store whose process is gone, with the last known state of their jobs. */
+  orphans(): Promise<OrphanReport[]>;
   cancel(
     dispatchId: string,
     options: { taskIds?: number[]; reason?: string; source: CancelSource },

@@ -5,6 +5,7 @@ import {
   type DeltaPush,
   type DispatchesPush,
   type DispatchSnapshot,
+  type DispatchSummary,
   type HelloResult,
   type KernelMessage,
   type ListResult,
@@ -13,6 +14,7 @@ import {
   type UnsubscribeResult,
 } from '../src/protocol';
 import type { DispatcherEventMap } from '../src/dispatcher/events';
+import type { OrphanReport } from '../src/dispatcher/orphans';
 import type { Comm, CommHandlers, CommTarget } from './comm-manager';
 import { reportData, type DispatcherPort } from './core';
 import { validateRequest } from './comm-validation';
@@ -53,6 +55,8 @@ class CovalentCommSession {
   private listDirty = false;
   private timer: NodeJS.Timeout | null = null;
   private dispatcher: DispatcherPort | null = null;
+  /** Orphans of earlier processes, looked up on each list request: listed after this process's own dispatches. */
+  private orphans: DispatchSummary[] = [];
   private readonly batchMs: number;
 
   constructor(
@@ -98,7 +102,8 @@ class CovalentCommSession {
       case 'list': {
         this.wantsList = true;
         this.ensureListening();
-        const result: ListResult = { dispatches: this.d().listDispatches() };
+        this.orphans = (await this.d().orphans()).map(orphanSummary);
+        const result: ListResult = { dispatches: this.dispatchList() };
         return result;
       }
       case 'subscribe': {
@@ -127,6 +132,12 @@ class CovalentCommSession {
       case 'cancel_tasks':
         return reportData(await this.d().cancel(req.dispatchId, { taskIds: req.taskIds, reason: req.reason, source: 'comm' }));
     }
+  }
+
+  private dispatchList(): DispatchSummary[] {
+    const own = this.d().listDispatches();
+    const ownIds = new Set(own.map((d) => d.dispatchId));
+    return [...own, ...this.orphans.filter((o) => !ownIds.has(o.dispatchId))];
   }
 
   /** The current process-wide dispatcher; listeners follow it if a cell replaced it (ct.shutdown()). */
@@ -194,7 +205,7 @@ class CovalentCommSession {
     }
     if (this.listDirty) {
       this.listDirty = false;
-      const push: DispatchesPush = { v: PROTOCOL_VERSION, type: 'dispatches', dispatches: this.d().listDispatches() };
+      const push: DispatchesPush = { v: PROTOCOL_VERSION, type: 'dispatches', dispatches: this.dispatchList() };
       this.send(push);
     }
   }
@@ -228,4 +239,8 @@ class CovalentCommSession {
   private fail(id: string | null, code: string, message: string): void {
     this.send({ v: PROTOCOL_VERSION, type: 'reply', id, ok: false, error: { code, message } });
   }
+}
+
+function orphanSummary(o: OrphanReport): DispatchSummary {
+  return { dispatchId: o.dispatchId, name: o.name, status: o.status, startedAt: o.startedAt, completedAt: null, nodeCount: o.nodeCount, parentDispatchId: null, orphaned: true };
 }

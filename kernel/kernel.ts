@@ -13,6 +13,7 @@ import { CellRunner, type CellOutcome } from './cell-runner';
 import { getCommManager, type CommManager } from './comm-manager';
 import { covalentCommTarget } from './covalent-comm';
 import { getDispatcher, shutdownLibrary } from './core';
+import { orphanNoticeOnce } from './orphan-notice';
 import { tslabJupyter, tslabVersion, tsForTslab } from './tslab';
 import { DispatchDisplay } from './dispatch-display';
 import type { ToMain, FromMain } from './control-worker';
@@ -77,6 +78,7 @@ export class Kernel {
   private shuttingDown = false;
   private warmed = false;
   private display: DispatchDisplay | null = null;
+  private orphansReported = false;
 
   constructor(
     private readonly connection: ConnectionInfo,
@@ -301,6 +303,7 @@ export class Kernel {
     if (storeHistory) this.executionCount++;
     const count = this.executionCount;
     if (!silent) this.publish(newMessage('execute_input', { code, execution_count: count }, parent));
+    if (!silent) await this.reportOrphansOnce(parent);
     this.running = parent;
     this.interruptRequested = false;
     this.worker?.postMessage({ kind: 'exec', msgId: parent.msg_id } satisfies FromMain);
@@ -326,6 +329,18 @@ export class Kernel {
     if (!silent) this.publish(newMessage('error', { ename: err.ename, evalue: err.evalue, traceback: err.traceback }, parent));
     if (c.stop_on_error !== false) this.generation++;
     return { status: 'error', execution_count: count, ename: err.ename, evalue: err.evalue, traceback: err.traceback };
+  }
+
+  /** The first cell's output says which dispatches a dead kernel left unfinished (see orphan-notice.ts). */
+  private async reportOrphansOnce(parent: Header): Promise<void> {
+    if (this.orphansReported) return;
+    this.orphansReported = true;
+    try {
+      const notice = await orphanNoticeOnce(getDispatcher);
+      if (notice) this.iopubOut.stream(newMessage('stream', { name: 'stderr', text: notice }, parent, [topic('stream')]) as Message<{ name: string; text: string }>);
+    } catch (e) {
+      this.log(`covalent-ts kernel: could not look for orphaned dispatches: ${(e as Error)?.message ?? e}\n`);
+    }
   }
 
   private mimeBundle(value: unknown): Record<string, unknown> {

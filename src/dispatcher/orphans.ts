@@ -1,6 +1,6 @@
 import type { Store } from '../store/store';
 import { importRecords } from '../store/imported';
-import { isTerminal } from '../workflow/status';
+import { isTerminal, type Status } from '../workflow/status';
 import { describeOwner, isOrphaned } from './dispatch-owner';
 
 /** An unfinished dispatch whose process is gone, with what was last known of its jobs. */
@@ -9,7 +9,10 @@ export interface OrphanReport {
   name: string;
   /** The process that ran it, as people read it: `pid 123 on host-a`. */
   owner: string;
+  /** Its stored status, never final (it is what the dead process last recorded). */
+  status: Status;
   startedAt: string | null;
+  nodeCount: number;
   /** Its tasks that never reached a final state: their last known status and job handle. */
   unfinished: Array<{ nodeId: number; name: string; status: string; executor: string | null; jobHandle: unknown }>;
 }
@@ -29,7 +32,9 @@ export function findOrphans(store: Store, home: string): OrphanReport[] {
       dispatchId: d.dispatchId,
       name: d.name,
       owner: describeOwner(d),
+      status: d.status as Status,
       startedAt: d.startedAt,
+      nodeCount: nodes.length,
       unfinished: nodes
         .filter((n) => !isTerminal(n.status))
         .map((n) => ({ nodeId: n.nodeId, name: n.name, status: n.status, executor: n.executorLabel, jobHandle: n.jobHandle ? JSON.parse(n.jobHandle) : null })),

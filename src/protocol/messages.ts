@@ -110,6 +110,8 @@ export interface DispatchSummary {
   completedAt: string | null;
   nodeCount: number;
   parentDispatchId: string | null;
+  /** True for a dispatch of an earlier process that exited before it finished (see DispatchSnapshot.orphaned). Absent means false. */
+  orphaned?: boolean;
 }
 
 export interface CancelTaskReport {
