@@ -41,6 +41,20 @@ afterAll(() => {
   for (const m of markers) killMatching(`sleep ${m}`);
 });
 
+/**
+ * Each test has a remote work dir of its own under the login's: other test files dispatch to the
+ * login's work dir at the same time, and a job dir they leave there for a moment must not be taken
+ * for one this test failed to remove.
+ */
+let testWorkDir = '';
+let testCount = 0;
+beforeEach(() => {
+  testWorkDir = `ssh-executor-${process.pid}-${++testCount}`;
+});
+function workDirOf(login: Login): string {
+  return `${login.workDir}/${testWorkDir}`;
+}
+
 function optionsFor(login: Login, extra: Partial<SSHExecutorOptions> = {}): SSHExecutorOptions {
   const s = services().ssh;
   return {
@@ -50,7 +64,7 @@ function optionsFor(login: Login, extra: Partial<SSHExecutorOptions> = {}): SSHE
     privateKeyPath: login.privateKeyPath,
     passphrase: login.passphrase,
     knownHostsFile: s.knownHostsFile,
-    remoteWorkDir: login.workDir,
+    remoteWorkDir: workDirOf(login),
     pollIntervalMs: 100,
     maxPollIntervalMs: 500,
     cancelGraceMs: 1500,
@@ -59,7 +73,7 @@ function optionsFor(login: Login, extra: Partial<SSHExecutorOptions> = {}): SSHE
 }
 
 function jobDirs(login: Login): string[] {
-  const d = `${login.workDir}/jobs`;
+  const d = `${workDirOf(login)}/jobs`;
   return fs.existsSync(d) ? fs.readdirSync(d) : [];
 }
 
