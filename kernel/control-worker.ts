@@ -52,6 +52,8 @@ async function main(): Promise<void> {
   };
 
   let running: string | null = null;
+  /** Set by the main thread's 'close': the sockets' loops then end on purpose. */
+  let closing = false;
   let watcher: NodeJS.Timeout | null = null;
   let watcherTarget: string | null = null;
   let pingSeq = 0;
@@ -104,10 +106,15 @@ async function main(): Promise<void> {
     else if (m.kind === 'pong') pongSeq = Math.max(pongSeq, m.seq);
     else if (m.kind === 'send') send(m.frames.map((f) => Buffer.from(f)));
     else if (m.kind === 'close') {
+      closing = true;
       void chain.finally(() => {
+        if (watcher) clearInterval(watcher);
         control.close();
         hb.close();
-        process.exit(0);
+        // The thread ends by running dry, and the main thread waits for that before it exits.
+        // process.exit() here, racing the main thread's own exit while zeromq tears down, now
+        // and then corrupted the heap ("corrupted double-linked list", SIGABRT; zeromq.js #411).
+        parentPort!.close();
       });
     }
   });
@@ -117,18 +124,26 @@ async function main(): Promise<void> {
   })().catch(() => undefined);
 
   post({ kind: 'ready' });
-  for await (const frames of control) {
+  try {
+    for await (const frames of control) {
+      receive(frames);
+    }
+  } catch (e) {
+    if (!closing) throw e;
+  }
+
+  function receive(frames: Buffer[]): void {
     let msg;
     try {
       msg = decode(frames, signer);
     } catch (e) {
       post({ kind: 'log', text: `covalent-ts kernel: dropped a control message: ${e instanceof WireError ? e.message : String(e)}\n` });
-      continue;
+      return;
     }
     if (msg.header.msg_type === 'interrupt_request') {
       interrupt();
       send(encode(replyTo(msg, 'interrupt_reply', { status: 'ok' }), signer));
-      continue;
+      return;
     }
     // The signature was checked here; the main thread decodes again without the replay check.
     post({ kind: 'message', frames: frames.map((f) => new Uint8Array(f)) });

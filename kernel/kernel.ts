@@ -434,6 +434,20 @@ export class Kernel {
 
   // ---- shutdown ----------------------------------------------------------------
 
+  /**
+   * Let the control worker close its sockets and end before the process exits: exiting while
+   * zeromq still tears down in the worker thread now and then aborted the kernel (SIGABRT).
+   */
+  private async stopControlWorker(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ kind: 'close' } satisfies FromMain);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
+  }
+
   /** Replies were queued already; send what is pending, then exit even with timers or dispatches pending. */
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
@@ -447,8 +461,7 @@ export class Kernel {
       // Stop worker processes and flush the store, but never let that hold the exit.
       await Promise.race([shutdownLibrary().catch((e) => this.log(`covalent-ts kernel: shutdown: ${e}\n`)), new Promise((r) => setTimeout(r, 1500))]);
       await Promise.race([Promise.all([this.iopubOut.flush(), this.shellOut.flush()]), new Promise((r) => setTimeout(r, 1000))]);
-      this.worker?.postMessage({ kind: 'close' } satisfies FromMain);
-      await new Promise((r) => setTimeout(r, 50));
+      await this.stopControlWorker();
       this.stdio?.restore();
       this.shell.close();
       this.iopub.close();
