@@ -18,6 +18,8 @@ export interface LabSession {
   browser: Browser;
   page: Page;
   notebookDir: string;
+  /** The session's private covalent-ts store (CT_HOME of its kernels). */
+  ctHome: string;
   /** Console errors the page logged (for failure messages). */
   consoleErrors: string[];
   close(): Promise<void>;
@@ -80,6 +82,7 @@ export async function openLabSession(notebooks: Record<string, unknown>): Promis
     browser,
     page,
     notebookDir,
+    ctHome,
     consoleErrors,
     close: async () => {
       await browser.close().catch(() => undefined);
