@@ -17,6 +17,7 @@ import type { DispatcherEventMap } from '../src/dispatcher/events';
 import type { OrphanReport } from '../src/dispatcher/orphans';
 import type { Comm, CommHandlers, CommTarget } from './comm-manager';
 import { reportData, type DispatcherPort } from './core';
+import type { CommSubscriptions } from './comm-subscriptions';
 import { validateRequest } from './comm-validation';
 
 /** Code of errors nobody planned for (a bug): the comm replies and keeps going. */
@@ -28,6 +29,8 @@ export interface CovalentCommOptions {
   /** Deltas are coalesced for this long before a push (default 25 ms). */
   batchMs?: number;
   log?: (text: string) => void;
+  /** Kernel-wide record of subscribed dispatches (read by the notebook display). */
+  subscriptions?: CommSubscriptions;
 }
 
 interface Subscription {
@@ -113,18 +116,19 @@ class CovalentCommSession {
         const existing = this.subs.get(req.dispatchId);
         const sub: Subscription = existing ?? { seq: 0, nodes: new Map(), dispatch: null };
         this.subs.set(req.dispatchId, sub);
+        if (!existing) this.options.subscriptions?.add(req.dispatchId);
         let snapshot: DispatchSnapshot;
         try {
           snapshot = this.d().liveSnapshot(req.dispatchId) ?? (await this.d().snapshot(req.dispatchId));
         } catch (e) {
-          if (!existing) this.subs.delete(req.dispatchId);
+          if (!existing) this.unsubscribe(req.dispatchId);
           throw e;
         }
         const result: SubscribeResult = { snapshot, seq: sub.seq };
         return result;
       }
       case 'unsubscribe': {
-        const result: UnsubscribeResult = { unsubscribed: this.subs.delete(req.dispatchId) };
+        const result: UnsubscribeResult = { unsubscribed: this.unsubscribe(req.dispatchId) };
         return result;
       }
       case 'cancel_dispatch':
@@ -210,10 +214,16 @@ class CovalentCommSession {
     }
   }
 
+  private unsubscribe(dispatchId: string): boolean {
+    if (!this.subs.delete(dispatchId)) return false;
+    this.options.subscriptions?.remove(dispatchId);
+    return true;
+  }
+
   private dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.subs.clear();
+    for (const id of [...this.subs.keys()]) this.unsubscribe(id);
     this.stopListening();
   }
 

@@ -22,6 +22,11 @@ export interface DispatchDisplayDeps {
   log(text: string): void;
   /** Live updates are coalesced for this long (default 100 ms). */
   throttleMs?: number;
+  /**
+   * Whether a comm is subscribed to the dispatch: then the comm carries the
+   * live deltas and the display is updated only when the dispatch ends.
+   */
+  isSubscribed?: (dispatchId: string) => boolean;
 }
 
 interface Live {
@@ -35,7 +40,8 @@ interface Live {
  * library's display hook) and `ct.show(id)` put a display in the current cell
  * (MIME DISPATCH_MIME_TYPE for the extension, `text/html` and `text/plain`
  * for everything else) and keep it live with `update_display_data` until the
- * dispatch ends. Task output reported by the dispatcher goes to the cell that
+ * dispatch ends (while a comm is subscribed to it, only its final state: the
+ * comm carries the live deltas). Task output reported by the dispatcher goes to the cell that
  * dispatched, whichever cell runs now.
  */
 export class DispatchDisplay {
@@ -150,7 +156,7 @@ export class DispatchDisplay {
 
   private schedule(dispatchId: string): void {
     const live = this.live.get(dispatchId);
-    if (!live || live.timer) return;
+    if (!live || live.timer || this.deps.isSubscribed?.(dispatchId)) return;
     live.timer = setTimeout(() => {
       live.timer = null;
       this.safely(() => this.update(dispatchId, false));
@@ -160,6 +166,8 @@ export class DispatchDisplay {
   private update(dispatchId: string, final: boolean): void {
     const live = this.live.get(dispatchId);
     if (!live) return;
+    // A comm subscribed since this update was scheduled carries the live state now.
+    if (!final && this.deps.isSubscribed?.(dispatchId)) return;
     if (final) {
       if (live.timer) clearTimeout(live.timer);
       this.live.delete(dispatchId);

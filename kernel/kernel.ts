@@ -11,6 +11,7 @@ import { outputContext, currentOutputContext } from './output-context';
 import { captureStdio } from './stdio-capture';
 import { CellRunner, type CellOutcome } from './cell-runner';
 import { getCommManager, type CommManager } from './comm-manager';
+import { CommSubscriptions } from './comm-subscriptions';
 import { covalentCommTarget } from './covalent-comm';
 import { getDispatcher, shutdownLibrary } from './core';
 import { orphanNoticeOnce } from './orphan-notice';
@@ -79,6 +80,7 @@ export class Kernel {
   private warmed = false;
   private display: DispatchDisplay | null = null;
   private orphansReported = false;
+  private readonly subscriptions = new CommSubscriptions();
 
   constructor(
     private readonly connection: ConnectionInfo,
@@ -379,6 +381,7 @@ export class Kernel {
       runningParent: () => this.running,
       getDispatcher,
       log: this.log,
+      isSubscribed: (id) => this.subscriptions.has(id),
     });
     this.display.install();
   }
@@ -388,7 +391,7 @@ export class Kernel {
       sendCommMsg: (commId, data, parent) => this.publish(newMessage('comm_msg', { comm_id: commId, data }, parent)),
       sendCommClose: (commId, data, parent) => this.publish(newMessage('comm_close', { comm_id: commId, data }, parent)),
     };
-    this.comms.registerTarget(COMM_TARGET, covalentCommTarget({ getDispatcher, kernelVersion: this.version, log: this.log }));
+    this.comms.registerTarget(COMM_TARGET, covalentCommTarget({ getDispatcher, kernelVersion: this.version, log: this.log, subscriptions: this.subscriptions }));
   }
 
   private reportBackgroundError(what: string, err: unknown): void {

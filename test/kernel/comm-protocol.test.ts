@@ -165,6 +165,30 @@ describe('comm bookkeeping', () => {
   });
 });
 
+describe('one channel while a comm is subscribed', () => {
+  test('the display gets no live updates, only the final state; the comm carries the deltas', async () => {
+    const defined = await k.client.execute('const staggered = ct.lattice((ms: number) => [sleep(ms), sleep(3 * ms)]); "ok"');
+    expect(defined.reply.content.status).toBe('ok');
+    const r = await k.client.execute('await ct.dispatch(staggered)(1000)');
+    expect(r.reply.content.status).toBe('ok');
+    const id = JSON.parse(r.iopub.find((m) => m.header.msg_type === 'execute_result')!.content.data['text/plain'].replace(/'/g, '"'));
+    const sub = await comm.request({ v: V, type: 'subscribe', dispatchId: id });
+    expect(sub.ok).toBe(true);
+    const from = k.client.iopubMessages.length;
+    await k.client.waitFor(() => comm.deltas(id).find((d) => d.dispatch?.status === 'COMPLETED'), 30000, 'COMPLETED delta');
+    const displayUpdates = () =>
+      k.client.iopubMessages
+        .slice(from)
+        .filter((m) => m.header.msg_type === 'update_display_data' && m.content.transient?.display_id === `covalent-ts-dispatch-${id}`)
+        .map((m) => m.content.data['application/vnd.covalent-ts.dispatch+json'].snapshot.status);
+    await k.client.waitFor(() => displayUpdates().length > 0 || null, 30000, 'final display update');
+    // The first task ended a second before the dispatch: the comm said so, the display did not.
+    expect(comm.deltas(id).some((d) => d.nodes?.some((n: any) => n.status === 'COMPLETED') && d.dispatch?.status !== 'COMPLETED')).toBe(true);
+    expect(new Set(displayUpdates())).toEqual(new Set(['COMPLETED']));
+    await comm.request({ v: V, type: 'unsubscribe', dispatchId: id });
+  });
+});
+
 describe('after a cell replaces the dispatcher (ct.shutdown())', () => {
   test('the comm and the live display follow the new dispatcher', async () => {
     const down = await k.client.execute('await ct.shutdown(); "down"');

@@ -3,6 +3,9 @@ import type { ITranslator } from '@jupyterlab/translation';
 import { PanelLayout, Widget } from '@lumino/widgets';
 import {
   DISPATCH_MIME_TYPE,
+  isTerminal,
+  renderDispatchHtml,
+  renderDispatchText,
   type DispatchOutputData,
   type DispatchSnapshot
 } from 'covalent-ts-protocol';
@@ -58,6 +61,9 @@ export class DispatchOutputRenderer extends Widget implements IRenderMime.IRende
     const started = performance.now();
     this._graph = createGraph(data.dispatchId, data.snapshot, this._deps);
     (this.layout as PanelLayout).addWidget(this._graph);
+    if (!isTerminal(data.snapshot.status)) {
+      this._saveFinalState(model, this._graph);
+    }
     // User Timing entry (visible in devtools, read by the browser benchmarks):
     // from the output arriving to the frame that shows the graph.
     requestAnimationFrame(() => {
@@ -66,6 +72,35 @@ export class DispatchOutputRenderer extends Widget implements IRenderMime.IRende
         detail: { dispatchId: data.dispatchId, nodes: data.snapshot.nodes.length }
       });
     });
+  }
+
+  /**
+   * When the live dispatch ends, write its final state into this output, so
+   * the saved notebook never keeps a RUNNING snapshot of a dispatch that ended
+   * while it was open. The kernel's update_display_data cannot do it after a
+   * page reload: display ids are not saved with the notebook, so its updates
+   * no longer reach outputs loaded from the file.
+   */
+  private _saveFinalState(model: IRenderMime.IMimeModel, graph: DispatchGraph): void {
+    const onChange = () => {
+      const m = graph.model;
+      if (graph.isDisposed || m.mode !== 'live' || !m.isFinished) {
+        return;
+      }
+      m.changed.disconnect(onChange);
+      const snapshot = { ...m.toSnapshot(), takenAt: new Date().toISOString() };
+      const output: DispatchOutputData = { dispatchId: m.dispatchId, snapshot };
+      model.setData({
+        data: {
+          ...model.data,
+          [this._mimeType]: output as any,
+          'text/html': renderDispatchHtml(snapshot),
+          'text/plain': renderDispatchText(snapshot)
+        }
+      });
+    };
+    graph.model.changed.connect(onChange);
+    onChange();
   }
 
   private _mimeType: string;
