@@ -14,6 +14,7 @@ import type { ConnectionInfo } from './connection';
 import { endpoint } from './connection';
 import { decode, encode, Signer, WireError } from './wire';
 import { replyTo } from './message';
+import { RUNNING_SEQ } from './cell-state';
 
 export type ToMain =
   | { kind: 'ready' }
@@ -27,7 +28,7 @@ export type FromMain =
   | { kind: 'close' }
   | { kind: 'pong'; seq: number }
   /** The execute request now running (null: none). */
-  | { kind: 'exec'; msgId: string | null };
+  | { kind: 'exec'; msgId: string | null; seq: number };
 
 /** Interrupt watcher timing: check every TICK_MS; a ping unanswered for PING_WAIT_MS means the main thread is blocked. */
 const TICK_MS = 50;
@@ -38,6 +39,7 @@ const RESIGNAL_MAX = 1200;
 
 async function main(): Promise<void> {
   const info = workerData.connection as ConnectionInfo;
+  const cellState = new Int32Array(workerData.cellState as SharedArrayBuffer);
   const signer = new Signer(info.key, info.signature_scheme);
   const control = new zmq.Router({ linger: 0 });
   const hb = new zmq.Reply({ linger: 0 });
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
   };
 
   let running: string | null = null;
+  let runningSeq = 0;
   /** Set by the main thread's 'close': the sockets' loops then end on purpose. */
   let closing = false;
   let watcher: NodeJS.Timeout | null = null;
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
    */
   const interrupt = () => {
     const target = running;
+    const targetSeq = runningSeq;
     post({ kind: 'interrupted', target });
     if (!target || watcherTarget === target) return;
     if (watcher) clearInterval(watcher); // left over from an earlier cell
@@ -79,7 +83,8 @@ async function main(): Promise<void> {
     let pingedAt = 0;
     let signalledAt = 0;
     const tick = () => {
-      if (running !== target || ++tries > RESIGNAL_MAX) {
+      const stillRunning = running === target && Atomics.load(cellState, RUNNING_SEQ) === targetSeq;
+      if (!stillRunning || ++tries > RESIGNAL_MAX) {
         clearInterval(watcher!);
         watcher = null;
         watcherTarget = null;
@@ -102,7 +107,10 @@ async function main(): Promise<void> {
   };
 
   parentPort!.on('message', (m: FromMain) => {
-    if (m.kind === 'exec') running = m.msgId;
+    if (m.kind === 'exec') {
+      running = m.msgId;
+      runningSeq = m.seq;
+    }
     else if (m.kind === 'pong') pongSeq = Math.max(pongSeq, m.seq);
     else if (m.kind === 'send') send(m.frames.map((f) => Buffer.from(f)));
     else if (m.kind === 'close') {

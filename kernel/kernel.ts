@@ -18,6 +18,7 @@ import { orphanNoticeOnce } from './orphan-notice';
 import { tslabJupyter, tslabVersion, tsForTslab } from './tslab';
 import { DispatchDisplay } from './dispatch-display';
 import type { ToMain, FromMain } from './control-worker';
+import { CELL_STATE_SLOTS, RUNNING_SEQ } from './cell-state';
 import { COMM_TARGET } from '../src/protocol';
 
 export interface KernelOptions {
@@ -64,6 +65,9 @@ export class Kernel {
   private shellOut!: SocketSender;
   private iopubOut!: SocketSender;
   private worker: Worker | null = null;
+  /** What the control worker reads without waiting for a message (cell-state.ts). */
+  private readonly cellState = new Int32Array(new SharedArrayBuffer(CELL_STATE_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+  private execSeq = 0;
   private readonly runner: CellRunner;
   private readonly comms: CommManager;
   private readonly version = packageVersion();
@@ -132,7 +136,7 @@ export class Kernel {
 
   private startControlWorker(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(path.join(__dirname, 'control-worker.js'), { workerData: { connection: this.connection } });
+      const worker = new Worker(path.join(__dirname, 'control-worker.js'), { workerData: { connection: this.connection, cellState: this.cellState.buffer } });
       this.worker = worker;
       worker.on('message', (m: ToMain) => {
         if (m.kind === 'ready') resolve();
@@ -308,7 +312,9 @@ export class Kernel {
     if (!silent) await this.reportOrphansOnce(parent);
     this.running = parent;
     this.interruptRequested = false;
-    this.worker?.postMessage({ kind: 'exec', msgId: parent.msg_id } satisfies FromMain);
+    const seq = ++this.execSeq;
+    Atomics.store(this.cellState, RUNNING_SEQ, seq);
+    this.worker?.postMessage({ kind: 'exec', msgId: parent.msg_id, seq } satisfies FromMain);
     let outcome: CellOutcome;
     try {
       // Hand busy/execute_input to zeromq before the cell can block the thread in a synchronous loop.
@@ -319,7 +325,8 @@ export class Kernel {
         : await outputContext.run({ parent, silent }, () => this.runner.execute(code));
     } finally {
       this.running = null;
-      this.worker?.postMessage({ kind: 'exec', msgId: null } satisfies FromMain);
+      Atomics.store(this.cellState, RUNNING_SEQ, 0);
+      this.worker?.postMessage({ kind: 'exec', msgId: null, seq: 0 } satisfies FromMain);
     }
     if (outcome.ok) {
       if (outcome.value && !silent) {
