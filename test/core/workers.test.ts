@@ -141,10 +141,10 @@ describe('cancelling quick tasks batched in workers', () => {
       // Generous per round (a loaded 2-core machine); a skip waiting on a dying worker took 1,011 ms.
       expect(r.ms).toBeLessThan(1000);
     }
-    // Under 100 ms as the issue states (about 40 ms per cancel of 400 tasks on an idle machine); the
-    // median gets 2.5x headroom because up to four engineers' suites share two cores (load 20 seen).
+    // Under 100 ms as issue 8 states: the median, not raised for a loaded machine. A cancel no longer
+    // forks replacement workers or captures stack traces (about 20-40 ms idle, 84 ms at load 16).
     const sorted = rounds.map((r) => r.ms).sort((a, b) => a - b);
     expect(sorted[0]).toBeLessThan(100);
-    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(250);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(100);
   });
 });
