@@ -40,6 +40,15 @@ type AnyFn = (...args: any[]) => any;
  * `ct.dispatch(workflow, { timeLimit: '2h', budget: 50 })` cancels it (reason
  * `time limit` or `budget`, source `limit`) once it runs that long or its
  * executors' prices add up to the budget.
+ *
+ * Follow it with {@link getResult}, stop it with {@link cancel}; in a notebook
+ * it shows a live graph in the cell.
+ *
+ * @example
+ * ```ts
+ * const id = await ct.dispatch(wf)(10);
+ * const result = await ct.getResult(id, { wait: true });
+ * ```
  */
 export function dispatch<F extends AnyFn>(lattice: Lattice<F>, options?: DispatchOptions): (...args: Parameters<F>) => Promise<string> {
   return async (...args: Parameters<F>) => {
@@ -71,14 +80,34 @@ export function redispatch(dispatchId: string, options?: RedispatchOptions): (..
   };
 }
 
-/** A dispatch's state; with `{ wait: true }` (or a timeout in ms) once it has ended. */
+/**
+ * A dispatch's state; with `{ wait: true }` (or a timeout in ms) once it has
+ * ended. Works for dispatches of other processes too (read from the store).
+ *
+ * @example
+ * ```ts
+ * const r = await ct.getResult<number>(id, { wait: true });
+ * if (r.status === 'COMPLETED') console.log(r.result);
+ * else console.log(r.status, r.error); // FAILED or CANCELLED, see r.nodes for each task
+ * ```
+ */
 export function getResult<T = unknown>(dispatchId: string, options?: GetResultOptions): Promise<Result<T>> {
   return getDispatcher().getResult(dispatchId, options) as Promise<Result<T>>;
 }
 
 /**
  * Cancel a whole dispatch, or `{ taskIds }` and everything downstream of
- * them. Resolves with a report of what happened to each task.
+ * them. Resolves with a {@link CancelReport} of what happened to each task
+ * (`aborted_before_start`, `killed`, `kill_unconfirmed`, `already_finished`).
+ * A task whose kill could not be confirmed stays CANCELLING; calling `cancel`
+ * again retries it, and `{ abandon: true }` gives up on it explicitly.
+ *
+ * @example
+ * ```ts
+ * const report = await ct.cancel(id, { taskIds: [3], reason: 'wrong input' });
+ * for (const t of report.tasks) console.log(t.nodeId, t.outcome, t.detail);
+ * await ct.cancel(id); // the rest of the dispatch
+ * ```
  */
 export function cancel(dispatchId: string, options?: CancelOptions): Promise<CancelReport> {
   // Passed on as given: the dispatcher checks it (a copy would hide an array or a string).

@@ -118,6 +118,32 @@ export interface ExecutionContext {
  *
  * `cancel` may be called in another process than the one that ran the task,
  * with an executor rebuilt from `toConfig()`: keep what it needs in the handle.
+ * It resolves with a {@link CancelVerdict}: `confirmed` only when the job is
+ * known to be gone (a plain boolean from older plugins is still accepted, see
+ * {@link toCancelVerdict}).
+ *
+ * @example
+ * ```ts
+ * // submit, waitUntilDone, downloadOutput and killAndWait stand for your resource's API.
+ * class MyClusterExecutor extends ct.Executor<ct.TaskPayload, { jobId: string }> {
+ *   readonly type = 'my-cluster';
+ *   protected publicOptions() { return {}; }
+ *   protected async run(payload: ct.TaskPayload, ctx: ct.ExecutionContext) {
+ *     const jobId = await submit(payload);
+ *     await ctx.setJobHandle({ jobId }); // a cancel arriving meanwhile kills this job
+ *     await waitUntilDone(jobId);
+ *     return { jobId };
+ *   }
+ *   protected async fetch(job: { jobId: string }) {
+ *     return downloadOutput(job.jobId);
+ *   }
+ *   async cancel(_task: ct.TaskMetadata, handle: ct.JobHandle): Promise<ct.CancelVerdict> {
+ *     const gone = await killAndWait(String(handle.jobId));
+ *     return { confirmed: gone, detail: gone ? 'killed; job gone' : 'job still listed after 10 s' };
+ *   }
+ * }
+ * ct.registerExecutor('my-cluster', () => new MyClusterExecutor());
+ * ```
  */
 export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
   /** Registry name, e.g. `local`, `ssh`, `slurm`. */

@@ -51,6 +51,18 @@ export interface ElectronDefinition {
  * Make a task. Called inside a lattice function it adds a node to the
  * workflow's transport graph and returns a placeholder for its output;
  * called anywhere else it simply runs the function.
+ *
+ * Where it runs is `options.executor` (a registered name such as `'local'`, an
+ * {@link Executor} instance, or a stored config), else the lattice's executor.
+ * A lattice passed instead of a function becomes a sublattice task.
+ *
+ * @example
+ * ```ts
+ * import * as ct from 'covalent-ts';
+ * const add = ct.electron((a: number, b: number) => a + b);
+ * const train = ct.electron(async function train(steps: number) { return steps * 2; }, { executor: 'local' });
+ * const wf = ct.lattice((n: number) => add(train(n), 1));
+ * ```
  */
 export function electron<F extends AnyFn>(fn: F, options?: ElectronOptions): Electron<F>;
 export function electron<L extends Lattice<any>>(lattice: L, options?: ElectronOptions): Electron<L['fn']>;

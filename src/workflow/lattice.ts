@@ -39,7 +39,20 @@ export function isLattice(value: unknown): value is Lattice<AnyFn> {
   return value !== null && typeof value === 'object' && (value as any)[LATTICE_BRAND] === true;
 }
 
-/** Make a workflow from a function that calls electrons. */
+/**
+ * Make a workflow from a function that calls electrons (see {@link electron}).
+ * The function runs once at dispatch time with the real arguments, to build
+ * the transport graph; {@link dispatch} then runs the graph's tasks.
+ *
+ * @example
+ * ```ts
+ * import * as ct from 'covalent-ts';
+ * const square = ct.electron((x: number) => x * x);
+ * const sum = ct.electron((xs: number[]) => xs.reduce((a, b) => a + b, 0));
+ * const wf = ct.lattice((n: number) => sum([1, 2, n].map(square)), { name: 'squares', executor: 'local' });
+ * const id = await ct.dispatch(wf)(3);
+ * ```
+ */
 export function lattice<F extends AnyFn>(fn: F, options: LatticeOptions = {}): Lattice<F> {
   if (typeof fn !== 'function') {
     throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.lattice expects a function, got ${fn === null ? 'null' : typeof fn}.`);
