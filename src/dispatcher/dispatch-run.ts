@@ -6,7 +6,8 @@ import type {
   CancelOutcome, CancelSource, CancelTaskReport, DispatchSnapshot, NodeView, StatusName,
 } from '../protocol/messages';
 import type { DispatchRow, NodeRow } from '../store/schema';
-import type { RowSource } from '../store/store';
+import type { JournalEntry } from '../store/journal';
+import { dispatchFinalEntry, nodeEntry, type RowSource } from '../store/journal-entries';
 import { Status, dispatchStatusOf, isTerminal } from '../workflow/status';
 import { isNodeOutput, resolveOutputs, type NodeOutput } from '../workflow/node-output';
 import type { GraphNode, TransportGraph } from '../workflow/transport-graph';
@@ -29,8 +30,14 @@ export interface RunHost {
   /** What a redispatch compares to reuse this node (see reuse-key.ts). */
   reuseKey(node: GraphNode): string | null;
   startSubDispatch(parent: DispatchRun, node: GraphNode, args: unknown[]): DispatchRun;
+  /** Mark rows as changed for the next snapshot. */
   persist(run: DispatchRun, nodeId?: number): void;
-  persistDurable(entry: { t: 'cancel'; nodeIds: number[]; reason: string | null; source: string } | { t: 'handle'; nodeIds: number[]; handle: string }, run: DispatchRun): void;
+  /** Append facts to the journal (group commit); returns the sequence number to wait on. */
+  journal(run: DispatchRun, entries: JournalEntry[]): number;
+  /** Resolves once journal entries up to `seq` (default: all so far) are on disk. */
+  durable(seq?: number): Promise<void>;
+  /** Where an encoded output or result is kept (large ones go to a file, written now). */
+  placeValue(run: DispatchRun, key: string, bytes: Uint8Array | null): EncodedValue;
   emitNode(run: DispatchRun, node: Partial<NodeView> & { id: number }): void;
   /** Whether anyone listens to node changes (building the event is skipped otherwise). */
   wantsNodeEvents(): boolean;
@@ -40,6 +47,12 @@ export interface RunHost {
   readonly cancelConfirmTimeoutMs: number;
 }
 
+/** An encoded value as the store keeps it: in the row, or in a file named by `ref`. */
+export interface EncodedValue {
+  inline: Uint8Array | null;
+  ref: string | null;
+}
+
 interface NodeState {
   graph: GraphNode;
   status: StatusName;
@@ -47,6 +60,8 @@ interface NodeState {
   completedAt: Date | null;
   output: unknown;
   hasOutput: boolean;
+  /** The output encoded once, when the task completed (journal and snapshots share it). */
+  encoded: EncodedValue | undefined;
   error: string | null;
   cancelRequested: boolean;
   cancelReason: string | null;
@@ -128,6 +143,7 @@ export class DispatchRun implements RowSource {
   /** performance.now() when the dispatch ended (to know when its final rows are on disk). */
   finishedAtMono = Infinity;
   result: unknown = null;
+  private encodedResult: EncodedValue | undefined;
   error: string | null = null;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -159,7 +175,7 @@ export class DispatchRun implements RowSource {
     jobs.forEach((j, i) => j.forEach((id) => (this.jobIndexOf[id] = i)));
     this.nodes = graph.nodes.map((g) => ({
       graph: g, status: Status.NEW_OBJECT, startedAt: null, completedAt: null, output: undefined, hasOutput: false,
-      error: null, cancelRequested: false, cancelReason: null, cancelSource: null, cancelOutcome: null,
+      encoded: undefined, error: null, cancelRequested: false, cancelReason: null, cancelSource: null, cancelOutcome: null,
       cancelDetail: null, jobHandle: null, subDispatchId: null, sub: undefined,
       remainingDeps: g.dependsOn.length, job: undefined, waiting: false, settled: undefined, settle: undefined,
     }));
@@ -379,7 +395,8 @@ export class DispatchRun implements RowSource {
           run.nodes[id].jobHandle = json;
           run.changed(run.nodes[id], () => ({ jobHandle: handle }));
         }
-        if (job.executor?.durableJobHandles) run.host.persistDurable({ t: 'handle', nodeIds: job.nodeIds, handle: json }, run);
+        // A job that outlives this process must be findable after a crash: its handle is on disk before anyone sees it.
+        if (job.executor?.durableJobHandles) await run.host.durable(run.journalNodes(job.nodeIds));
         // The cancel may have arrived while the job was being created: check again now that the handle exists.
         if (job.abort.aborted) {
           await run.killJob(job);
@@ -465,6 +482,7 @@ export class DispatchRun implements RowSource {
     }
     node.sub = sub;
     node.subDispatchId = sub.dispatchId;
+    this.journalNodes([node.graph.id]);
     this.changed(node, { status: node.status, startedAt: iso(node.startedAt), subDispatchId: sub.dispatchId });
     void sub.done.then(() => {
       if (isTerminal(node.status)) return;
@@ -496,6 +514,9 @@ export class DispatchRun implements RowSource {
       n.cancelOutcome = cancel.outcome;
       n.cancelDetail = cancel.detail ?? n.cancelDetail;
     }
+    if (n.hasOutput) n.encoded = this.host.placeValue(this, `node-${n.graph.id}`, encodeValue(n.output));
+    // Durable before reported: views hear of it only once this entry is on disk.
+    this.journalNodes([n.graph.id]);
     this.unfinished--;
     this.changed(n, () => ({
       status, completedAt: iso(n.completedAt), error, cancelOutcome: n.cancelOutcome, cancelDetail: n.cancelDetail,
@@ -561,6 +582,8 @@ export class DispatchRun implements RowSource {
     this.completedAt = new Date();
     this.finishedAtMono = performance.now();
     this.limits?.close();
+    if (this.status === Status.COMPLETED) this.encodedResult = this.host.placeValue(this, 'result', encodeValue(this.result));
+    this.host.journal(this, [dispatchFinalEntry(this.dispatchRow(), this.encodedResult?.ref ?? null)]);
     this.host.emitDispatch(this);
     this.host.persist(this);
     this.resolveDone();
@@ -646,10 +669,12 @@ export class DispatchRun implements RowSource {
       // Resolves when the nodes settle, or when the kill stays unconfirmed (they stay CANCELLING).
       waits.push(this.forceFinishAfterKill(job));
     }
-    // 3. On disk before we report anything (a journal append, fsynced: about a millisecond).
-    if (flagged.length) this.host.persistDurable({ t: 'cancel', nodeIds: flagged, reason, source }, this);
+    // 3. On disk before we report anything (a journal append, group-committed: about a millisecond).
+    if (flagged.length) waits.push(this.host.durable(this.journalNodes(flagged)));
     this.finishIfDone();
     await Promise.all(waits);
+    // Every terminal state in the report (and the dispatch's, if it ended) is on disk before it is returned.
+    await this.host.durable();
 
     return targets.map((id) => {
       const n = this.nodes[id];
@@ -732,6 +757,8 @@ export class DispatchRun implements RowSource {
         n.cancelDetail = detail;
         this.changed(n, { status: n.status, cancelOutcome: n.cancelOutcome, cancelDetail: detail });
       }
+      // Reported as such by the cancel: on disk first, like a terminal state.
+      this.journalNodes(job.nodeIds.filter((id) => !isTerminal(this.nodes[id].status)));
       return;
     }
     this.markFinished(job);
@@ -841,7 +868,8 @@ export class DispatchRun implements RowSource {
       parentNodeId: this.parent?.nodeId ?? null,
       ...ownerFieldsOfThisProcess(),
       error: this.error,
-      result: this.status === Status.COMPLETED ? encodeValue(this.result) : null,
+      result: this.status === Status.COMPLETED ? (this.encodedResult?.inline ?? null) : null,
+      resultRef: this.status === Status.COMPLETED ? (this.encodedResult?.ref ?? null) : null,
       nodeCount: this.nodes.length,
       redispatchOf: this.redispatchOf,
       inputs: this.encodedInputs === undefined ? (this.encodedInputs = this.inputs ? encodeValue(this.inputs) : null) : this.encodedInputs,
@@ -861,7 +889,8 @@ export class DispatchRun implements RowSource {
       executorLabel: n.graph.kind === 'electron' ? this.host.executorLabel(n.graph) : 'sublattice',
       startedAt: iso(n.startedAt),
       completedAt: iso(n.completedAt),
-      output: n.hasOutput ? encodeValue(n.output) : null,
+      output: n.hasOutput ? (n.encoded ? n.encoded.inline : encodeValue(n.output)) : null,
+      outputRef: n.encoded?.ref ?? null,
       error: n.error,
       cancelRequested: n.cancelRequested,
       cancelReason: n.cancelReason,
@@ -887,6 +916,11 @@ export class DispatchRun implements RowSource {
 
   nodeCount(): number {
     return this.nodes.length;
+  }
+
+  /** Journal what is known now about these nodes; returns the sequence number to wait on. */
+  journalNodes(ids: number[]): number {
+    return this.host.journal(this, ids.map((id) => nodeEntry(this.dispatchId, this.nodeRow(id))));
   }
 }
 

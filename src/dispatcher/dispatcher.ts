@@ -11,8 +11,9 @@ import { closeSharedWorkerPool } from '../executors/local/worker-pool';
 import type {
   CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,
 } from '../protocol/messages';
-import { Store, rowsEntry } from '../store/store';
-import type { JournalEntry } from '../store/journal';
+import { Store } from '../store/store';
+import { creationEntries } from '../store/journal-entries';
+import { AfterDurable } from './after-durable';
 import { ctHome } from '../store/ct-home';
 import { assertNotImported } from '../store/imported';
 import { TaskLogWriter } from '../store/task-logs';
@@ -65,6 +66,8 @@ export class Dispatcher {
   readonly cancelConfirmTimeoutMs: number;
   private readonly host: RunHost;
   private readonly taskLogs: TaskLogWriter;
+  /** Events wait here until the facts they announce are on disk. */
+  private readonly afterDurable = new AfterDurable(() => this.store?.journal);
 
   constructor(options: DispatcherOptions = {}) {
     registerBuiltinExecutors();
@@ -104,10 +107,12 @@ export class Dispatcher {
       );
     }
     const limits = parseDispatchOptions(options);
-    await this.getStore();
+    const store = await this.getStore();
     const run = this.createRun(lattice, args, null, limits);
     // Start on the next turn: the caller gets the id (and can show the graph) before tasks are handed out.
     setImmediate(() => run.start());
+    // The id is a promise that the dispatch exists: it is on disk before the caller has it.
+    await store.whenDurable();
     return run.dispatchId;
   }
 
@@ -135,7 +140,10 @@ export class Dispatcher {
     for (const r of reuse) run.markReused(r.nodeId, r.output, r.reusedFrom);
     if (DispatchLimits.needed(plan)) run.limits = new DispatchLimits(plan, this.limitHost(run));
     this.runs.set(run.dispatchId, run);
-    this.store?.touchAll(run.dispatchId, run);
+    if (this.store) {
+      this.store.register(run.dispatchId, run);
+      this.store.append(creationEntries(run));
+    }
     this.emit('dispatch-created', { dispatchId: run.dispatchId, parentDispatchId: parent?.run.dispatchId ?? null, name: run.name });
     this.emit('dispatch-changed', { dispatchId: run.dispatchId, status: run.status, startedAt: run.startedAt.toISOString(), completedAt: null });
     return run;
@@ -213,15 +221,9 @@ export class Dispatcher {
         return run;
       },
       persist: (run, nodeId) => this.store?.touch(run.dispatchId, run, nodeId),
-      persistDurable: (entry, run) => {
-        const at = new Date().toISOString();
-        this.store?.appendDurable([
-          ...this.takeUnwrittenRows(),
-          entry.t === 'cancel'
-            ? { t: 'cancel', dispatchId: run.dispatchId, nodeIds: entry.nodeIds, reason: entry.reason, source: entry.source, at }
-            : { t: 'handle', dispatchId: run.dispatchId, nodeIds: entry.nodeIds, handle: entry.handle },
-        ]);
-      },
+      journal: (_run, entries) => this.store?.append(entries) ?? 0,
+      durable: (seq) => this.store?.whenDurable(seq) ?? Promise.resolve(),
+      placeValue: (run, key, bytes) => this.store?.placeValue(run.dispatchId, key, bytes) ?? { inline: bytes, ref: null },
       emitNode: (run, node) => this.emit('node-changed', { dispatchId: run.dispatchId, node }),
       wantsNodeEvents: () => this.emitter.listenerCount('node-changed') > 0,
       emitDispatch: (run) =>
@@ -325,7 +327,7 @@ export class Dispatcher {
     if (run) {
       if (wait === true) await run.done;
       else if (typeof wait === 'number' && wait > 0) await withTimeout(run.done, wait);
-      return run.toResult();
+      return this.durableView(run.toResult());
     }
     const store = await this.getStore();
     const deadline = wait === true ? Infinity : typeof wait === 'number' ? Date.now() + wait : 0;
@@ -342,7 +344,7 @@ export class Dispatcher {
   async snapshot(dispatchId: string): Promise<DispatchSnapshot> {
     checkDispatchId(dispatchId);
     const run = this.runs.get(dispatchId);
-    if (run) return run.snapshot();
+    if (run) return this.durableView(run.snapshot());
     const stored = (await this.getStore()).readDispatch(dispatchId);
     if (!stored) throw this.unknownDispatch(dispatchId);
     const r = resultFromRows(stored.dispatch, stored.nodes);
@@ -362,7 +364,22 @@ export class Dispatcher {
     };
   }
 
-  /** Snapshot of a dispatch this process runs (synchronous; undefined if not here). */
+  /** A view of live state, returned once every fact in it is on disk. */
+  private async durableView<T>(view: T): Promise<T> {
+    await this.store?.whenDurable();
+    return view;
+  }
+
+  /** Resolves once every fact this process has journaled so far is on disk. */
+  whenDurable(): Promise<void> {
+    return this.store?.whenDurable() ?? Promise.resolve();
+  }
+
+  /**
+   * Snapshot of a dispatch this process runs (synchronous; undefined if not
+   * here). It may hold a fact whose group commit is still in flight: await
+   * `whenDurable()` before showing it, as `snapshot()` does.
+   */
   liveSnapshot(dispatchId: string): DispatchSnapshot | undefined {
     return this.runs.get(dispatchId)?.snapshot();
   }
@@ -440,47 +457,9 @@ export class Dispatcher {
     const { taskIds, reason, source } = valid;
     if (taskIds) requireKnownTasks(dispatchId, taskIds, run.nodes.length);
     if (valid.abandon) throw abandonNeedsOrphan(dispatchId, 'it runs in this process');
-    const snapshot = this.journalRowsIfUnwritten(run);
+    // Resolves once the flags and every terminal state in the report are on disk.
     const tasks = await run.cancel(taskIds, reason, source);
-    this.recordFinal(run, tasks);
-    await snapshot;
     return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
-  }
-
-  /**
-   * The journal amends rows already in the file. A dispatch cancelled before
-   * its first snapshot gets its rows journalled first (a small append instead
-   * of rewriting the whole store); a very large one is snapshotted.
-   */
-  private journalRowsIfUnwritten(run: DispatchRun): Promise<void> | undefined {
-    const store = this.store;
-    if (!store || store.hasWritten(run.dispatchId)) return undefined;
-    const family = this.familyOf(run);
-    if (family.reduce((n, r) => n + r.nodes.length, 0) > 2000) return store.flush();
-    // Written together with the cancel flags (one fsync), see takeUnwrittenRows.
-    this.unwrittenRows.push(...family.map((r) => rowsEntry(r)));
-    return undefined;
-  }
-
-  private unwrittenRows: JournalEntry[] = [];
-  private takeUnwrittenRows(): JournalEntry[] {
-    const rows = this.unwrittenRows;
-    this.unwrittenRows = [];
-    return rows;
-  }
-
-  /** Final states of cancelled tasks go to disk before ct.cancel resolves. */
-  private recordFinal(run: DispatchRun, tasks: CancelTaskReport[]): void {
-    if (!this.store || !tasks.length) return;
-    this.store.appendDurable([...this.takeUnwrittenRows(), {
-      t: 'final',
-      dispatchId: run.dispatchId,
-      nodeIds: tasks.map((t) => t.nodeId),
-      statuses: tasks.map((t) => t.statusAfter),
-      outcomes: tasks.map((t) => t.outcome),
-      details: tasks.map((t) => t.detail),
-      at: new Date().toISOString(),
-    }]);
   }
 
   /**
@@ -555,7 +534,7 @@ export class Dispatcher {
       const after = new Map(changed.map((t) => [t.nodeId, t.statusAfter as string]));
       // A node left CANCELLING keeps the dispatch from ending: its job may still run.
       const final = dispatchStatusOf(stored.nodes.map((n) => after.get(n.nodeId) ?? n.status));
-      store.appendDurable([
+      await store.commit([
         { t: 'cancel', dispatchId, nodeIds: changed.map((t) => t.nodeId), reason, source, at: requestedAt },
         {
           t: 'final', dispatchId, nodeIds: changed.map((t) => t.nodeId), statuses: changed.map((t) => t.statusAfter),
@@ -587,8 +566,9 @@ export class Dispatcher {
     this.emitter.off(event, listener);
     return this;
   }
+  /** Listeners hear of a change once what it announces is on disk (durable before reported). */
   private emit<K extends DispatcherEventName>(event: K, payload: DispatcherEventMap[K]): void {
-    if (this.emitter.listenerCount(event)) this.emitter.emit(event, payload);
+    if (this.emitter.listenerCount(event)) this.afterDurable.run(() => this.emitter.emit(event, payload));
   }
 
   /** Wait for running dispatches to be written, stop workers, release executors. */

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS nodes (
   PRIMARY KEY (dispatch_id, node_id)
 );
 CREATE INDEX IF NOT EXISTS nodes_sub ON nodes (sub_dispatch_id);
+CREATE TABLE IF NOT EXISTS journal_applied (file TEXT PRIMARY KEY, offset INTEGER NOT NULL);
 `;
 
 /**
@@ -88,6 +89,8 @@ export interface DispatchRow {
   error: string | null;
   /** Encoded result (small results live in the database, large ones in a file). */
   result: Uint8Array | null;
+  /** When writing: the result is already in this file under outputs/ (not read back; readers get `result`). */
+  resultRef?: string | null;
   nodeCount: number;
   /** The dispatch this one was redispatched from (ct.redispatch). */
   redispatchOf?: string | null;
@@ -108,6 +111,8 @@ export interface NodeRow {
   startedAt: string | null;
   completedAt: string | null;
   output: Uint8Array | null;
+  /** When writing: the output is already in this file under outputs/ (not read back; readers get `output`). */
+  outputRef?: string | null;
   error: string | null;
   cancelRequested: boolean;
   cancelReason: string | null;

@@ -4,14 +4,19 @@ import * as path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
 import * as lockfile from 'proper-lockfile';
 import { ErrorCodes, StoreError } from '../errors';
-import { writeFileAtomicSync } from './atomic-file';
+import { processLiveness, type ProcessIdentity } from '../process/process-identity';
+import { syncDirectory, writeFileAtomicSync } from './atomic-file';
 import { ctHome, storePaths, type StorePaths } from './ct-home';
-import { Journal, journalOwnerPid, listJournalFiles, processAlive, readJournal, type JournalEntry } from './journal';
+import { JournalWriter, listJournalFiles, readJournalTail, readJournalWriter, type JournalEntry } from './journal';
+import { JournalApplier } from './journal-apply';
+import { entryDispatchId, type RowSource } from './journal-entries';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION, type DispatchRow, type NodeRow } from './schema';
-import { isTerminal } from '../workflow/status';
+
+export type { RowSource } from './journal-entries';
 
 /** Outputs larger than this go to a file beside the database, not into it. */
 const LARGE_OUTPUT_BYTES = 256 * 1024;
+const TERMINAL = `('COMPLETED', 'FAILED', 'CANCELLED')`;
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
 function loadSqlJs(): Promise<SqlJsStatic> {
@@ -20,32 +25,40 @@ function loadSqlJs(): Promise<SqlJsStatic> {
   return sqlJs;
 }
 
-/** Where the dispatcher's live rows come from when the store writes them. */
-export interface RowSource {
-  dispatchRow(): DispatchRow;
-  nodeRow(nodeId: number): NodeRow;
-  nodeCount(): number;
-}
-
 interface Pending {
   source: RowSource;
   allNodes: boolean;
   nodes: Set<number>;
 }
 
+/** What happened when the store file could not be read and was rebuilt. */
+export interface StoreRecovery {
+  /** Where the unreadable file was kept. */
+  keptAs: string;
+  /** What the store was rebuilt from: the previous snapshot plus every journal, or the journals alone. */
+  rebuiltFrom: 'previous snapshot and journals' | 'journals';
+  reason: string;
+}
+
 /**
- * The persistent store: a SQLite database (sql.js) in `CT_HOME`.
+ * The persistent store: a SQLite database (sql.js) in `CT_HOME`, shared by
+ * every process of a user. The protocol is written down in docs/store.md:
  *
- * The dispatcher's in-memory state is the truth for the dispatches this
- * process runs; the store writes their changed rows in batches (a debounced
- * snapshot), and urgent facts (cancel flags, job handles) at once through
- * the journal. Several processes may share one home: each snapshot is taken
- * under a lock, on top of the newest file on disk, so processes never
- * overwrite each other's dispatches.
+ * - every fact that is reported (task and dispatch terminal states, outputs,
+ *   cancel requests, remote job handles, orphan cancels) is first appended to
+ *   the writer's journal and fsynced (group commit);
+ * - every read first applies what other processes journaled since (and the
+ *   newest snapshot, when one was written), so readers see each other's facts
+ *   at once, without waiting for a snapshot;
+ * - a snapshot (under a lock, on top of the newest file, in time slices) writes
+ *   this process's rows and everything journaled, and compacts journals: a
+ *   journal file is deleted only when two successive durable snapshots hold
+ *   all of it (the newest and `store.sqlite.prev`).
  */
 export class Store {
   private pending = new Map<string, Pending>();
-  private written = new Set<string>();
+  /** Dispatches this process runs: their rows reach the file through its snapshots. */
+  private readonly live = new Set<string>();
   private writing = false;
   /** Called after each snapshot reaches the disk. */
   onFlushed: (() => void) | undefined;
@@ -55,19 +68,32 @@ export class Store {
   private flushing: Promise<void> | undefined;
   private flushRequested = false;
   private diskStamp: string | null = null;
+  /** Bytes of each journal file (by name) that this database holds. */
+  private offsets = new Map<string, number>();
+  private writers = new Map<string, ProcessIdentity>();
+  /** Journal files the previous snapshot held completely: deleted once the next one is durable too. */
+  private compactable = new Set<string>();
   private lastFlushMs = 0;
   private closed = false;
-  readonly journal: Journal;
+  private snapshotWanted = false;
+  readonly journal: JournalWriter;
+  /** Set when the file on disk was unreadable and the store was rebuilt (see StoreRecovery). */
+  recovery: StoreRecovery | undefined;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
     private db: Database,
     readonly paths: StorePaths,
   ) {
-    this.journal = new Journal(paths.journalDir);
+    this.journal = new JournalWriter(paths.journalDir);
   }
 
-  /** Open (or create) the store in `home`. A corrupt file is moved aside with a clear error. */
+  /**
+   * Open (or create) the store in `home`. A file that is not a readable
+   * SQLite database is kept aside (`store.sqlite.corrupt-<time>`), never
+   * overwritten, and the store is rebuilt from the previous snapshot and the
+   * journals (`store.recovery` says so, and a warning is emitted).
+   */
   static async open(home: string = ctHome()): Promise<Store> {
     const paths = storePaths(home);
     try {
@@ -78,52 +104,100 @@ export class Store {
     }
     const SQL = await loadSqlJs();
     const store = new Store(SQL, new SQL.Database(), paths);
-    store.db = store.loadFromDisk(true);
+    store.reload(true);
+    store.applyJournals();
+    if (store.recovery) {
+      process.emitWarning(
+        `covalent-ts: the store ${paths.database} was unreadable (${store.recovery.reason}); it was kept as ${store.recovery.keptAs} ` +
+          `and the store was rebuilt from the ${store.recovery.rebuiltFrom}.`,
+      );
+    }
     return store;
   }
 
   private stamp(): string | null {
     try {
-      const st = fs.statSync(this.paths.database);
-      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+      const st = fs.statSync(this.paths.database, { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}`;
     } catch {
       return null;
     }
   }
 
-  /** A fresh database from the file on disk (or empty), with every journal replayed. */
-  private loadFromDisk(checkIntegrity: boolean): Database {
-    const stamp = this.stamp();
-    let db: Database;
-    if (stamp === null) {
-      db = new this.SQL.Database();
-    } else {
-      let bytes: Buffer;
-      try {
-        bytes = fs.readFileSync(this.paths.database);
-      } catch (e) {
-        throw new StoreError(ErrorCodes.STORE_IO, `Cannot read the store ${this.paths.database}: ${(e as Error).message}.`, { cause: e });
+  private get previousFile(): string {
+    return `${this.paths.database}.prev`;
+  }
+
+  /** A database from a snapshot file; undefined when there is none; throws when it is unreadable. */
+  private readSnapshot(file: string, checkIntegrity: boolean): Database | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StoreError(ErrorCodes.STORE_IO, `Cannot read the store ${file}: ${(e as Error).message}.`, { cause: e });
+    }
+    const db = new this.SQL.Database(bytes);
+    try {
+      if (checkIntegrity) {
+        const verdict = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
+        if (verdict !== 'ok') throw new Error(String(verdict));
       }
+      db.exec('SELECT count(*) FROM sqlite_master');
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return db;
+  }
+
+  /**
+   * Replace the database with the newest snapshot on disk, and note which
+   * journal bytes it already holds. An unreadable file is kept aside and
+   * the previous snapshot (or an empty database) is used, with every
+   * journal applied from its start.
+   */
+  private reload(checkIntegrity: boolean): void {
+    const stamp = this.stamp();
+    let db: Database | undefined;
+    let fromStart = false;
+    try {
+      db = this.readSnapshot(this.paths.database, checkIntegrity);
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      const keptAs = `${this.paths.database}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       try {
-        db = new this.SQL.Database(bytes);
-        if (checkIntegrity) {
-          const r = db.exec('PRAGMA quick_check');
-          const verdict = r[0]?.values[0]?.[0];
-          if (verdict !== 'ok') throw new Error(String(verdict));
-        }
-        db.exec('SELECT count(*) FROM sqlite_master');
-      } catch (e) {
-        const aside = `${this.paths.database}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-        fs.renameSync(this.paths.database, aside);
-        throw new StoreError(
-          ErrorCodes.STORE_CORRUPT,
-          `The store ${this.paths.database} is not a readable SQLite database (${(e as Error).message}). ` +
-            `It was kept aside as ${aside} and nothing was overwritten. Run again to start with an empty store, ` +
-            `or put a backup back in its place.`,
-          { cause: e, details: { file: this.paths.database, keptAs: aside } },
-        );
+        fs.renameSync(this.paths.database, keptAs);
+      } catch {
+        // Another process kept it aside first.
+      }
+      let prev: Database | undefined;
+      try {
+        prev = this.readSnapshot(this.previousFile, true);
+      } catch {
+        prev = undefined;
+      }
+      db = prev;
+      fromStart = true;
+      this.recovery = { keptAs, rebuiltFrom: prev ? 'previous snapshot and journals' : 'journals', reason: (e as Error).message };
+      // Write the rebuilt store as soon as possible, so the next reader does not rebuild it again.
+      this.snapshotWanted = true;
+    }
+    db ??= new this.SQL.Database();
+    this.prepareSchema(db);
+    this.offsets = new Map();
+    if (!fromStart) {
+      for (const [file, offset] of db.exec('SELECT file, offset FROM journal_applied')[0]?.values ?? []) {
+        this.offsets.set(String(file), Number(offset));
       }
     }
+    this.db.close();
+    this.db = db;
+    this.diskStamp = fromStart ? this.stamp() : stamp;
+    if (fromStart) this.schedule();
+  }
+
+  private prepareSchema(db: Database): void {
     db.exec(SCHEMA_SQL);
     db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['schema_version', String(SCHEMA_VERSION)]);
     const version = Number(db.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.values[0]?.[0]);
@@ -134,25 +208,62 @@ export class Store {
       );
     }
     if (version < SCHEMA_VERSION) migrate(db);
-    for (const file of listJournalFiles(this.paths.journalDir)) {
-      for (const entry of readJournal(file)) applyJournalEntry(db, entry);
-    }
-    this.diskStamp = stamp;
-    return db;
   }
 
-  /** Pick up other processes' writes, when the file changed since we last saw it. */
+  /**
+   * Apply what every process journaled since this database last looked: the
+   * new complete lines of each journal file. Entries this process wrote about
+   * the dispatches it runs are skipped (its snapshots write those rows, and it
+   * answers for them from memory).
+   */
+  private applyJournals(): void {
+    const files = listJournalFiles(this.paths.journalDir);
+    const present = new Set<string>();
+    const applier = new JournalApplier(this.db);
+    try {
+      for (const file of files) {
+        const name = path.basename(file);
+        present.add(name);
+        const offset = this.offsets.get(name) ?? 0;
+        const tail = readJournalTail(file, offset);
+        if (!tail.exists) continue;
+        if (tail.writer) this.writers.set(name, tail.writer);
+        if (!tail.consumed) continue;
+        const own = this.journal.isOwn(file);
+        for (const e of tail.entries) {
+          if (own && this.live.has(entryDispatchId(e) ?? '')) continue;
+          applier.apply(e);
+        }
+        this.offsets.set(name, offset + tail.consumed);
+      }
+    } finally {
+      applier.free();
+    }
+    for (const name of [...this.offsets.keys()]) if (!present.has(name)) this.offsets.delete(name);
+  }
+
+  /**
+   * Bring the database up to date with the disk: the newest snapshot (when
+   * another process wrote one) and every journal. A journal file is deleted
+   * only after a newer snapshot holds it, so when one vanished while we read,
+   * the snapshot changed too and we start over from it.
+   */
   private refresh(): void {
-    // Never swap the database under a snapshot being written.
-    if (this.writing) return;
-    if (this.stamp() !== this.diskStamp) {
-      const fresh = this.loadFromDisk(false);
-      this.db.close();
-      this.db = fresh;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      // Never swap the database under a snapshot being written (this process holds the lock then: nobody else writes one).
+      if (!this.writing && this.stamp() !== this.diskStamp) this.reload(false);
+      this.applyJournals();
+      if (this.writing || this.stamp() === this.diskStamp) return;
     }
   }
 
   // ---- writing ------------------------------------------------------------
+
+  /** A dispatch this process runs: its rows are written from `source` with each snapshot. */
+  register(dispatchId: string, source: RowSource): void {
+    this.live.add(dispatchId);
+    this.touchAll(dispatchId, source);
+  }
 
   /** Mark a dispatch row (and optionally nodes) as changed; written with the next batch. */
   touch(dispatchId: string, source: RowSource, nodeId?: number): void {
@@ -174,8 +285,8 @@ export class Store {
   private schedule(): void {
     if (this.timer || this.closed) return;
     // Batch: wait at least 250 ms, and twenty times the last snapshot, so
-    // writing the store takes at most about a twentieth of the time. Urgent
-    // facts do not wait for this: they go through the journal.
+    // writing the store takes at most about a twentieth of the time. Facts
+    // that are reported do not wait for this: they are in the journal already.
     const delay = Math.min(10_000, Math.max(250, this.lastFlushMs * 20));
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -184,17 +295,31 @@ export class Store {
     this.timer.unref();
   }
 
-  /** Whether a dispatch's rows have reached the file (journal entries about it can then be applied). */
-  hasWritten(dispatchId: string): boolean {
-    return this.written.has(dispatchId);
+  /** Queue journal entries (group commit); returns the sequence number to pass to `whenDurable`. */
+  append(entries: JournalEntry | JournalEntry[]): number {
+    return this.journal.append(entries);
   }
 
-  /** Durable at once: returns when the entry is on disk. */
-  appendDurable(entry: JournalEntry | JournalEntry[]): void {
-    this.journal.append(entry);
+  /** Resolves once every entry appended up to `seq` (default: all so far) is on disk. */
+  whenDurable(seq?: number): Promise<void> {
+    return this.journal.whenDurable(seq);
   }
 
-  /** Write every pending change to disk now. */
+  /** Append and wait until the entries are on disk. */
+  async commit(entries: JournalEntry | JournalEntry[]): Promise<void> {
+    await this.journal.whenDurable(this.journal.append(entries));
+  }
+
+  /**
+   * Where an encoded value is kept: small ones in the row, large ones in a
+   * file (written durably now) whose name the row keeps.
+   */
+  placeValue(dispatchId: string, key: string, bytes: Uint8Array | null): { inline: Uint8Array | null; ref: string | null } {
+    const [inline, ref] = this.placeBlob(dispatchId, key, bytes);
+    return { inline, ref };
+  }
+
+  /** Write a snapshot now (journal entries are already durable; this compacts them). */
   async flush(): Promise<void> {
     if (this.flushing) {
       this.flushRequested = true;
@@ -216,7 +341,7 @@ export class Store {
   }
 
   private async doFlush(): Promise<void> {
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && !this.snapshotWanted) return;
     const release = await lockfile.lock(this.paths.home, {
       lockfilePath: this.paths.lock,
       realpath: false,
@@ -225,20 +350,21 @@ export class Store {
     });
     const t0 = performance.now();
     try {
+      this.snapshotWanted = false;
+      // Our own journal first: every entry in the files sealed now is held by this snapshot.
+      await this.journal.sync();
+      const sealed = this.journal.rotate();
       this.refresh();
       const batch = this.pending;
       this.pending = new Map();
       const batchTakenAt = performance.now();
-      const redundantJournals = this.journal.rotate();
-      const deadJournals = listJournalFiles(this.paths.journalDir).filter(
-        (f) => !this.journal.isOwn(f) && !processAlive(journalOwnerPid(f)),
-      );
       await this.writeRows(batch);
-      for (const id of batch.keys()) this.written.add(id);
+      this.writeOffsets(sealed);
       const bytes = this.db.export();
+      this.keepPrevious();
       writeFileAtomicSync(this.paths.database, bytes);
       this.diskStamp = this.stamp();
-      for (const f of [...redundantJournals, ...deadJournals]) fs.rmSync(f, { force: true });
+      this.compact(sealed);
       this.lastSnapshotTakenAt = batchTakenAt;
     } finally {
       this.lastFlushMs = performance.now() - t0;
@@ -247,9 +373,69 @@ export class Store {
   }
 
   /**
+   * Record, inside the snapshot, how much of each journal it holds. Our own
+   * current file is recorded as not read at all: entries about our own
+   * dispatches were skipped here (the rows cover them only up to when they
+   * were taken), so other readers replay that file from its start.
+   */
+  private writeOffsets(sealed: string[]): void {
+    const sealedNames = new Set(sealed.map((f) => path.basename(f)));
+    this.db.exec('DELETE FROM journal_applied');
+    const ins = this.db.prepare('INSERT INTO journal_applied (file, offset) VALUES (?, ?)');
+    try {
+      for (const [name, offset] of this.offsets) {
+        if (this.journal.isOwn(name) && !sealedNames.has(name)) continue;
+        ins.run([name, offset]);
+      }
+    } finally {
+      ins.free();
+    }
+  }
+
+  /** Keep the snapshot being replaced as `store.sqlite.prev` (a hard link: no copy). */
+  private keepPrevious(): void {
+    const tmp = `${this.previousFile}.${process.pid}.tmp`;
+    try {
+      fs.rmSync(tmp, { force: true });
+      fs.linkSync(this.paths.database, tmp);
+      fs.renameSync(tmp, this.previousFile);
+    } catch {
+      // No file yet (first snapshot), or no hard links on this file system: nothing to keep.
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Delete the journal files that the previous snapshot already held
+   * completely (so both `store.sqlite` and `store.sqlite.prev` hold them), and
+   * note the ones this snapshot holds completely, for next time: our own
+   * sealed files, and complete files of writers that are gone.
+   */
+  private compact(sealed: string[]): void {
+    let removed = false;
+    for (const name of this.compactable) {
+      fs.rmSync(path.join(this.paths.journalDir, name), { force: true });
+      removed = true;
+    }
+    if (removed) syncDirectory(this.paths.journalDir);
+    this.compactable = new Set(sealed.map((f) => path.basename(f)));
+    for (const [name, offset] of this.offsets) {
+      if (this.journal.isOwn(name) || this.compactable.has(name)) continue;
+      const file = path.join(this.paths.journalDir, name);
+      let writer = this.writers.get(name);
+      if (!writer) this.writers.set(name, (writer = readJournalWriter(file)));
+      // A writer on another host, or one that still runs, may append again.
+      if (processLiveness(writer) !== 'gone') continue;
+      // Nothing complete left unread (a torn last line of a dead writer was never reported).
+      if (readJournalTail(file, offset).consumed === 0) this.compactable.add(name);
+    }
+  }
+
+  /**
    * Rows are written in slices of a few milliseconds, yielding in between,
    * so a dispatch of 100,000 tasks never freezes the kernel while it is
-   * saved. The transaction spans the slices; the file is written once at the end.
+   * saved. The transaction spans the slices; the file is written once at the
+   * end. A row already terminal in the file is never overwritten.
    */
   private async writeRows(batch: Map<string, Pending>): Promise<void> {
     const db = this.db;
@@ -262,23 +448,38 @@ export class Store {
       }
     };
     const upDispatch = db.prepare(
-      `INSERT OR REPLACE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
+      `INSERT INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
         parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at,
         redispatch_of, inputs, cost, limit_warning)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+       ON CONFLICT (dispatch_id) DO UPDATE SET redispatch_of = excluded.redispatch_of, inputs = excluded.inputs,
+        cost = excluded.cost, limit_warning = excluded.limit_warning, name = excluded.name, status = excluded.status, started_at = excluded.started_at,
+        completed_at = excluded.completed_at, parent_dispatch_id = excluded.parent_dispatch_id, parent_node_id = excluded.parent_node_id,
+        owner_pid = excluded.owner_pid, owner_host = excluded.owner_host, owner_start_time = excluded.owner_start_time,
+        error = excluded.error, result = excluded.result, result_ref = excluded.result_ref, node_count = excluded.node_count,
+        updated_at = excluded.updated_at
+       WHERE dispatches.status NOT IN ${TERMINAL}`,
     );
     const upNode = db.prepare(
-      `INSERT OR REPLACE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
+      `INSERT INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
         started_at, completed_at, output, output_ref, error, cancel_requested, cancel_reason, cancel_source,
         cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on, reuse_key, reused_from, cost, limit_warning)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+       ON CONFLICT (dispatch_id, node_id) DO UPDATE SET reuse_key = excluded.reuse_key, reused_from = excluded.reused_from,
+        cost = excluded.cost, limit_warning = excluded.limit_warning, name = excluded.name, kind = excluded.kind, status = excluded.status,
+        executor_config = excluded.executor_config, executor_label = excluded.executor_label, started_at = excluded.started_at,
+        completed_at = excluded.completed_at, output = excluded.output, output_ref = excluded.output_ref, error = excluded.error,
+        cancel_requested = excluded.cancel_requested, cancel_reason = excluded.cancel_reason, cancel_source = excluded.cancel_source,
+        cancel_outcome = excluded.cancel_outcome, cancel_detail = excluded.cancel_detail, job_handle = excluded.job_handle,
+        sub_dispatch_id = excluded.sub_dispatch_id, depends_on = excluded.depends_on
+       WHERE nodes.status NOT IN ${TERMINAL}`,
     );
     const now = new Date().toISOString();
     db.exec('BEGIN');
     try {
       for (const [dispatchId, p] of batch) {
         const d = p.source.dispatchRow();
-        const [result, resultRef] = this.placeBlob(dispatchId, 'result', d.result);
+        const [result, resultRef] = d.resultRef ? [null, d.resultRef] : this.placeBlob(dispatchId, 'result', d.result);
         upDispatch.run([
           d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId,
           d.ownerPid, d.ownerHost, d.ownerStartTime, d.error, result, resultRef, d.nodeCount, now,
@@ -287,7 +488,7 @@ export class Store {
         const ids = p.allNodes ? range(p.source.nodeCount()) : p.nodes;
         for (const id of ids) {
           const n = p.source.nodeRow(id);
-          const [output, outputRef] = this.placeBlob(dispatchId, `node-${id}`, n.output);
+          const [output, outputRef] = n.outputRef ? [null, n.outputRef] : this.placeBlob(dispatchId, `node-${id}`, n.output);
           upNode.run([
             dispatchId, n.nodeId, n.name, n.kind, n.status, n.executorConfig, n.executorLabel, n.startedAt,
             n.completedAt, output, outputRef, n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource,
@@ -300,6 +501,8 @@ export class Store {
       db.exec('COMMIT');
     } catch (e) {
       db.exec('ROLLBACK');
+      // Journal entries applied meanwhile were rolled back too: read everything again next time.
+      this.diskStamp = null;
       throw e;
     } finally {
       upDispatch.free();
@@ -436,12 +639,14 @@ export class Store {
     };
   }
 
-  /** Flush what is pending and stop the timer. */
+  /** Write what is journaled, take a last snapshot, and stop the timer. */
   async close(): Promise<void> {
+    await this.journal.sync();
     await this.flush();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.journal.close();
   }
 
   get hostname(): string {
@@ -456,87 +661,6 @@ function migrate(db: Database): void {
     if (!cols.includes(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
   db.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(SCHEMA_VERSION)]);
-}
-
-function applyJournalEntry(db: Database, e: JournalEntry): void {
-  if (!e || typeof e !== 'object' || !Array.isArray((e as any).nodeIds)) return;
-  if (e.t === 'rows') {
-    insertMissingRows(db, e.dispatch as unknown as DispatchRow, e.nodes as unknown as NodeRow[]);
-    return;
-  }
-  if (e.t === 'dispatch-final') {
-    // Terminal states never change: only a dispatch not yet terminal takes it.
-    db.run(
-      `UPDATE dispatches SET status = ?, error = COALESCE(error, ?), completed_at = COALESCE(completed_at, ?)
-       WHERE dispatch_id = ? AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELLED')`,
-      [e.status, e.error, e.at, e.dispatchId],
-    );
-    return;
-  }
-  e.nodeIds.forEach((id, i) => {
-    if (e.t === 'final') {
-      // A node left CANCELLING (its kill unconfirmed) has not completed.
-      const terminal = isTerminal(e.statuses[i]);
-      db.run(
-        `UPDATE nodes SET status = ?, cancel_outcome = COALESCE(?, cancel_outcome), cancel_detail = COALESCE(?, cancel_detail),
-         completed_at = CASE WHEN ? THEN COALESCE(completed_at, ?) ELSE completed_at END
-         WHERE dispatch_id = ? AND node_id = ?`,
-        [e.statuses[i], e.outcomes[i], e.details?.[i] ?? null, terminal ? 1 : 0, e.at, e.dispatchId, id],
-      );
-    } else if (e.t === 'cancel') {
-      db.run(
-        `UPDATE nodes SET cancel_requested = 1, cancel_reason = COALESCE(cancel_reason, ?), cancel_source = COALESCE(cancel_source, ?)
-         WHERE dispatch_id = ? AND node_id = ?`,
-        [e.reason, e.source, e.dispatchId, id],
-      );
-    } else if (e.t === 'handle') {
-      db.run('UPDATE nodes SET job_handle = ? WHERE dispatch_id = ? AND node_id = ?', [e.handle, e.dispatchId, id]);
-    }
-  });
-}
-
-const fromB64 = (v: unknown): Uint8Array | null => (typeof v === 'string' ? Buffer.from(v, 'base64') : null);
-
-function insertMissingRows(db: Database, d: DispatchRow, nodes: NodeRow[]): void {
-  db.run(
-    `INSERT OR IGNORE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
-      parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at,
-      redispatch_of, inputs, cost, limit_warning)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,?,?)`,
-    [d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId, d.ownerPid,
-      d.ownerHost, d.ownerStartTime ?? null, d.error, fromB64(d.result), d.nodeCount, new Date().toISOString(),
-      d.redispatchOf ?? null, fromB64(d.inputs), d.cost ?? null, d.limitWarning ?? null],
-  );
-  for (const n of nodes) {
-    db.run(
-      `INSERT OR IGNORE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
-        started_at, completed_at, output, output_ref, error, cancel_requested, cancel_reason, cancel_source,
-        cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on, reuse_key, reused_from, cost, limit_warning)
-       VALUES (?,?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-      [d.dispatchId, n.nodeId, n.name, n.kind, n.status, n.executorConfig, n.executorLabel, n.startedAt, n.completedAt,
-        fromB64(n.output), n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource, n.cancelOutcome,
-        n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn),
-        n.reuseKey ?? null, n.reusedFrom ?? null, n.cost ?? null, n.limitWarning ?? null],
-    );
-  }
-}
-
-/** A dispatch's rows as a journal entry (blobs in base64), for dispatches not yet in a snapshot. */
-export function rowsEntry(source: RowSource): JournalEntry {
-  const b64 = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('base64') : null);
-  const d = source.dispatchRow();
-  const nodes = [];
-  for (let i = 0; i < source.nodeCount(); i++) {
-    const n = source.nodeRow(i);
-    nodes.push({ ...n, output: b64(n.output) });
-  }
-  return {
-    t: 'rows',
-    dispatchId: d.dispatchId,
-    nodeIds: nodes.map((n) => n.nodeId),
-    dispatch: { ...d, result: b64(d.result), inputs: b64(d.inputs ?? null) },
-    nodes,
-  };
 }
 
 function* range(n: number): Iterable<number> {

@@ -442,8 +442,9 @@ describe('executors that cap the jobs they hold', () => {
     }
     protected async run(p: ct.TaskPayload, ctx: ct.ExecutionContext): Promise<ct.TaskOutput> {
       const id = p.steps[0].nodeId;
-      this.started.push(id);
       await ctx.setJobHandle({ id });
+      // Started once its handle is stored (setJobHandle waits until the handle is on disk).
+      this.started.push(id);
       await new Promise<void>((resolve, reject) => {
         this.gates.set(id, resolve);
         ctx.onCancel(() => reject(new ct.TaskCancelledError()));

@@ -54,18 +54,20 @@ describe('the store on disk', () => {
     }
   });
 
-  it('keeps a corrupt store file aside with a clear error, and never overwrites it', async () => {
+  it('keeps a corrupt store file aside, never overwrites it, and starts from what the journals hold', async () => {
     const home = tempDir('ct-home-');
     fs.writeFileSync(path.join(home, 'store.sqlite'), 'this is not a database, but somebody may need it');
-    const err = await ct.Store.open(home).catch((e) => e);
-    expect(err).toBeInstanceOf(ct.StoreError);
-    expect(err.code).toBe('CT_STORE_CORRUPT');
-    expect(err.message).toMatch(/kept aside as .*store\.sqlite\.corrupt-/);
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const store = await ct.Store.open(home);
+    const warnings = warn.mock.calls.map((c) => String(c[0]));
+    warn.mockRestore();
+    expect(store.recovery).toMatchObject({ rebuiltFrom: 'journals' });
+    expect(store.recovery!.keptAs).toMatch(/store\.sqlite\.corrupt-/);
+    expect(warnings.join('\n')).toMatch(/unreadable.*kept as .*store\.sqlite\.corrupt-/);
     const aside = fs.readdirSync(home).find((f) => f.startsWith('store.sqlite.corrupt-'))!;
     expect(fs.readFileSync(path.join(home, aside), 'utf8')).toBe('this is not a database, but somebody may need it');
-    // The next open starts clean.
-    const store = await ct.Store.open(home);
     expect(store.listDispatchRows()).toEqual([]);
+    await store.close();
   });
 
   it('lets two processes share one home without losing each other\'s dispatches', async () => {
