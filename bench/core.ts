@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import * as ct from '../src';
 import { liveGroupMembers } from '../src/executors/local/process-group';
 import { type BenchRow, peakSampler, stats, treeRssMb } from './bench-util';
@@ -45,7 +45,7 @@ async function cancelLatency(trials: number): Promise<BenchRow[]> {
   ];
 }
 
-async function fanOut(n: number, executor: string): Promise<{ rate: number; peakMb: number }> {
+async function fanOut(n: number, executor: string): Promise<{ rate: number; peakMb: number; fsyncsPerSec: number; tasksPerFsync: number }> {
   const triv = ct.electron(function triv(i: number) {
     return i * 2;
   }, { executor });
@@ -55,13 +55,16 @@ async function fanOut(n: number, executor: string): Promise<{ rate: number; peak
     return outs;
   });
   await ct.dispatchSync(wf)(200); // warm the workers (and let the pool learn these tasks are quick)
+  const journal = (await ct.getDispatcher().getStore()).journal;
   const sampler = peakSampler(() => treeRssMb(), 25);
+  const fsyncs0 = journal.fsyncs;
   const t0 = performance.now();
   const res = await ct.dispatchSync(wf)(n);
   const elapsed = (performance.now() - t0) / 1000;
+  const fsyncs = journal.fsyncs - fsyncs0;
   const peakMb = sampler.stop();
   if (res.status !== 'COMPLETED') throw new Error(`fan-out ended ${res.status}`);
-  return { rate: n / elapsed, peakMb };
+  return { rate: n / elapsed, peakMb, fsyncsPerSec: fsyncs / elapsed, tasksPerFsync: n / Math.max(1, fsyncs) };
 }
 
 async function chain(n: number): Promise<number> {
@@ -105,6 +108,8 @@ async function bigDispatch(n: number, trials: number): Promise<BenchRow[]> {
     await store.commit({ t: 'cancel', dispatchId: res.dispatchId, nodeIds: [i], reason: 'bench', source: 'api', at: new Date().toISOString() });
     samples.push(performance.now() - t);
   }
+  // A real ct.cancel of a running task, with that dispatch in the store: its durable path does not grow with the store.
+  const cancels = await cancelLatency(50);
   const tf = performance.now();
   store.touchAll(res.dispatchId, { dispatchRow: () => ({ ...store.readDispatch(res.dispatchId)!.dispatch }), nodeRow: () => { throw new Error('unused'); }, nodeCount: () => 0 });
   await store.flush();
@@ -116,6 +121,7 @@ async function bigDispatch(n: number, trials: number): Promise<BenchRow[]> {
     { name: 'store file with that dispatch', value: dbMb, unit: 'MB' },
     { name: `durable cancel flag with it in the store: p99 (${trials} trials)`, value: s.p99, unit: 'ms', target: '<= 50' },
     { name: 'durable cancel flag: median', value: s.median, unit: 'ms' },
+    { name: `ct.cancel of a running local task with it in the store: p99 (50 trials)`, value: cancels[1].value, unit: 'ms', target: '<= 100' },
     { name: 'full store snapshot with it (background, batched)', value: fullSnapshot, unit: 'ms' },
   ];
 }
@@ -128,6 +134,8 @@ const SCENARIOS: Record<string, () => Promise<BenchRow[]>> = {
     return [
       { name: '10,000 independent trivial tasks, local', value: local.rate, unit: 'tasks/s', target: '>= 5000' },
       { name: '10,000-task run: peak memory, all processes', value: local.peakMb, unit: 'MB', target: '<= 250' },
+      { name: '10,000-task run: journal fsyncs per second (each completion durable before reported)', value: local.fsyncsPerSec, unit: 'fsync/s' },
+      { name: '10,000-task run: completions per fsync (group commit)', value: local.tasksPerFsync, unit: 'tasks' },
     ];
   },
   chain: async () => [{ name: '1,000-long chain, local', value: await chain(1000), unit: 'tasks/s', target: '>= 1000' }],
@@ -136,7 +144,59 @@ const SCENARIOS: Record<string, () => Promise<BenchRow[]>> = {
     return [{ name: '50,000 independent trivial tasks, inline', value: inline.rate, unit: 'tasks/s', target: '>= 50000' }];
   },
   'big-dispatch': () => bigDispatch(100_000, 200),
+  visibility: () => visibility(200),
+  'visibility-reader': visibilityReader,
 };
+
+/**
+ * Cross-process visibility: this process completes a one-task dispatch; a
+ * reader process (a long-lived Dispatcher, reading every 2 ms as a view
+ * would poll) notes when it first reads COMPLETED. Same machine, same clock.
+ */
+async function visibility(trials: number): Promise<BenchRow[]> {
+  const reader = fork(__filename, ['visibility-reader'], { env: process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const seen = new Map<string, (at: number) => void>();
+  reader.on('message', (m: { id: string; at: number }) => seen.get(m.id)?.(m.at));
+  const one = ct.electron(function one() {
+    return 1;
+  }, { executor: 'inline' });
+  const wf = ct.lattice(() => one());
+  const samples: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    const gate = ct.electron(async function gate() {
+      await new Promise((r) => setTimeout(r, 20));
+      return 1;
+    }, { executor: 'inline' });
+    const id = await ct.dispatch(i % 2 ? wf : ct.lattice(() => gate()))();
+    const seenAt = new Promise<number>((r) => seen.set(id, r));
+    reader.send({ id });
+    await ct.getResult(id, { wait: true });
+    const reportedAt = performance.timeOrigin + performance.now();
+    // Negative when the reader saw it before the writer's own caller was told.
+    samples.push((await seenAt) - reportedAt);
+  }
+  reader.kill();
+  const s = stats(samples);
+  return [
+    { name: `cross-process visibility: another process reads a completion, ms after its owner's caller was told (reader polls every 2 ms): median (${trials})`, value: s.median, unit: 'ms' },
+    { name: 'cross-process visibility: p99', value: s.p99, unit: 'ms', target: '<= 500' },
+  ];
+}
+
+async function visibilityReader(): Promise<BenchRow[]> {
+  const d = new ct.Dispatcher();
+  await d.getStore();
+  process.on('message', async (m: { id: string }) => {
+    for (;;) {
+      const r = await d.getResult(m.id).catch(() => undefined);
+      if (r?.status === 'COMPLETED') break;
+      await sleep(2);
+    }
+    process.send!({ id: m.id, at: performance.timeOrigin + performance.now() });
+  });
+  await new Promise(() => undefined);
+  return [];
+}
 
 function runScenario(name: string): Promise<BenchRow[]> {
   return new Promise((resolve, reject) => {
