@@ -14,6 +14,8 @@ export interface DispatcherPort {
   snapshot(dispatchId: string): Promise<DispatchSnapshot>;
   /** Snapshot of a dispatch running in this process, synchronously; undefined otherwise. */
   liveSnapshot(dispatchId: string): DispatchSnapshot | undefined;
+  /** Resolves once every fact the dispatcher journaled so far is on disk (show nothing before it is). */
+  whenDurable?(): Promise<void>;
   listDispatches(): DispatchSummary[];
   /** Unfinished dispatches of the store whose process is gone, with the last known state of their jobs. */
   orphans(): Promise<OrphanReport[]>;

@@ -119,7 +119,10 @@ class CovalentCommSession {
         if (!existing) this.options.subscriptions?.add(req.dispatchId);
         let snapshot: DispatchSnapshot;
         try {
-          snapshot = this.d().liveSnapshot(req.dispatchId) ?? (await this.d().snapshot(req.dispatchId));
+          const live = this.d().liveSnapshot(req.dispatchId);
+          // Durable before reported: the view gets the live state once what it shows is on disk.
+          if (live) await this.d().whenDurable?.();
+          snapshot = live ?? (await this.d().snapshot(req.dispatchId));
         } catch (e) {
           if (!existing) this.unsubscribe(req.dispatchId);
           throw e;

@@ -111,6 +111,9 @@ export function renderDispatchSvg(snapshot: DispatchSnapshot): string {
   );
 }
 
+/** Shown beside the status of a dispatch whose process exited before it finished. */
+const ORPHANED_NOTE = 'orphaned: its process exited; cancel it to stop what is left';
+
 /** `text/html` fallback: a header line and the SVG graph. */
 export function renderDispatchHtml(snapshot: DispatchSnapshot): string {
   const c = STATUS_COLORS[snapshot.status] ?? STATUS_COLORS.NEW_OBJECT;
@@ -119,6 +122,7 @@ export function renderDispatchHtml(snapshot: DispatchSnapshot): string {
     `<div style="font-family:sans-serif;font-size:13px;margin-bottom:4px">` +
     `<b>${escapeHtml(snapshot.name)}</b> <code>${escapeHtml(snapshot.dispatchId)}</code> ` +
     `<span style="background:${c.fill};color:${c.text};border:1px solid ${c.stroke};border-radius:3px;padding:0 4px">${snapshot.status}</span> ` +
+    (snapshot.orphaned ? `<span style="color:#b91c1c">${ORPHANED_NOTE}</span> ` : '') +
     `<span style="color:#6b7280">${escapeHtml(countsText(snapshot))}</span></div>` +
     renderDispatchSvg(snapshot) +
     `</div>`
@@ -127,7 +131,8 @@ export function renderDispatchHtml(snapshot: DispatchSnapshot): string {
 
 /** `text/plain` rendering: a summary line and one line per task. */
 export function renderDispatchText(snapshot: DispatchSnapshot): string {
-  const lines = [`Dispatch ${snapshot.dispatchId} (${snapshot.name}): ${snapshot.status}${snapshot.nodes.length ? ` \u2014 ${countsText(snapshot)}` : ''}`];
+  const status = snapshot.orphaned ? `${snapshot.status} (${ORPHANED_NOTE})` : snapshot.status;
+  const lines = [`Dispatch ${snapshot.dispatchId} (${snapshot.name}): ${status}${snapshot.nodes.length ? ` \u2014 ${countsText(snapshot)}` : ''}`];
   for (const n of snapshot.nodes) {
     let line = `  #${n.id} ${n.name}: ${n.status}`;
     if (n.cancelOutcome) line += ` (cancel: ${n.cancelOutcome})`;

@@ -18,6 +18,8 @@ import { collect, missingFacts, newFacts, REPORTER, type ReportedFacts } from '.
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.CT_DURABILITY_ROUNDS) || 1;
 const randomInt = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
+// Dozens of real processes per test: generous on a loaded 2-core machine (about a minute each when idle).
+jest.setTimeout(600_000 * ROUNDS);
 
 /** Run `lanes` independent sequences of `rounds` each (two cores: two lanes keep both busy). */
 async function lanes(count: number, fn: (lane: number) => Promise<void>): Promise<void> {
