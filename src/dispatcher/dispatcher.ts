@@ -109,10 +109,10 @@ export class Dispatcher {
     const limits = parseDispatchOptions(options);
     const store = await this.getStore();
     const run = this.createRun(lattice, args, null, limits);
-    // Start on the next turn: the caller gets the id (and can show the graph) before tasks are handed out.
-    setImmediate(() => run.start());
     // The id is a promise that the dispatch exists: it is on disk before the caller has it.
     await store.whenDurable();
+    // Start on the next turn: the caller gets the id (and can show the graph) before tasks are handed out.
+    setImmediate(() => run.start());
     return run.dispatchId;
   }
 
