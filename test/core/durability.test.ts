@@ -107,7 +107,8 @@ describe('cancels are seen by every process and never undone', () => {
         const id = await ct.dispatch(ct.lattice(function hangs(n) { const o = []; for (let i = 0; i < n; i++) o.push(hang()); return o; }))(${count});
         for (;;) {
           const r = await ct.getResult(id);
-          if (r.nodes.every((n) => n.status === 'RUNNING')) break;
+          // Running, or waiting for a free local worker (QUEUED): each has reached the executor.
+          if (r.nodes.every((n) => n.status === 'RUNNING' || n.status === 'QUEUED')) break;
           await new Promise((res) => setTimeout(res, 5));
         }
         console.log(id);
@@ -115,10 +116,13 @@ describe('cancels are seen by every process and never undone', () => {
       `),
       { CT_HOME: home },
     );
-    const id = await p.line(/^[0-9a-f-]{36}$/);
-    await sleep(randomInt(0, 20));
-    await p.kill();
-    return id;
+    try {
+      const id = await p.line(/^[0-9a-f-]{36}$/);
+      await sleep(randomInt(0, 20));
+      return id;
+    } finally {
+      await p.kill();
+    }
   }
 
   it('an orphan cancelled elsewhere stays CANCELLED for a long-lived reader, fresh readers and a busy process, across its snapshots', async () => {
