@@ -33,7 +33,7 @@ export {
 } from './executors/executor';
 export type { TaskPayload, PayloadStep, TaskOutput, StepOutcome } from './executors/task-payload';
 export type { TaskContext } from './executors/runner/run-payload';
-export { registerExecutor, createExecutor, executorTypes } from './executors/registry';
+export { registerExecutor, registerShutdownHook, createExecutor, executorTypes } from './executors/registry';
 export { LocalExecutor, type LocalExecutorOptions } from './executors/local/local-executor';
 export { InlineExecutor } from './executors/inline-executor';
 export {

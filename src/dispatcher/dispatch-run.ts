@@ -1,6 +1,6 @@
 import * as v8 from 'node:v8';
 import { ErrorCodes, InvalidInputError, TaskCancelledError, isCancellation } from '../errors';
-import { toCancelVerdict, type ExecutionContext, type Executor, type JobHandle, type ResourceStatus, type TaskMetadata } from '../executors/executor';
+import { runsFunctionsDirectly, toCancelVerdict, type DirectRunner, type ExecutionContext, type Executor, type JobHandle, type ResourceStatus, type TaskMetadata } from '../executors/executor';
 import type { PayloadArg, PayloadStep, TaskOutput, TaskPayload } from '../executors/task-payload';
 import type {
   CancelOutcome, CancelSource, CancelTaskReport, DispatchSnapshot, NodeView, StatusName,
@@ -14,7 +14,6 @@ import type { GraphNode, TransportGraph } from '../workflow/transport-graph';
 import type { Lattice } from '../workflow/lattice';
 import type { NodeResult, Result } from './result';
 import { LazyAbort } from './lazy-abort';
-import { InlineExecutor } from '../executors/inline-executor';
 import { taskContextStorage, type TaskContext } from '../executors/runner/run-payload';
 import { ownerFieldsOfThisProcess } from './dispatch-owner';
 import type { DispatchLimits } from './limits';
@@ -280,14 +279,14 @@ export class DispatchRun implements RowSource {
   private launchJob(ids: number[], executor: Executor<any, any>): void {
     const job = this.newJob(ids, executor);
     const head = this.nodes[ids[0]];
-    if (ids.length === 1 && executor instanceof InlineExecutor) {
+    if (ids.length === 1 && runsFunctionsDirectly(executor)) {
       this.runInline(job, head, executor);
       return;
     }
     const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: ids[0], nodeIds: ids, name: head.graph.name, timeLimitMs: this.jobTimeLimitMs(ids) };
     let payload: TaskPayload;
     try {
-      payload = this.buildPayload(ids, executor.type === 'inline');
+      payload = this.buildPayload(ids, executor.runsInProcess);
     } catch (e) {
       this.finishJob(job, undefined, e);
       return;
@@ -322,7 +321,7 @@ export class DispatchRun implements RowSource {
    * serialize, upload or provision, and at tens of thousands of tasks per
    * second its awaits would be most of the cost.
    */
-  private runInline(job: JobState, n: NodeState, executor: InlineExecutor): void {
+  private runInline(job: JobState, n: NodeState, executor: DirectRunner): void {
     const g = n.graph;
     const key = `${this.dispatchId}:${g.id}`;
     job.handleJson = n.jobHandle = INLINE_HANDLE;

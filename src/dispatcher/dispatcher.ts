@@ -4,10 +4,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as v8 from 'node:v8';
 import { CtError, ErrorCodes, InvalidInputError } from '../errors';
 import { toCancelVerdict, type Executor, type ExecutorConfig, type JobHandle, type TaskMetadata } from '../executors/executor';
-import { createExecutor } from '../executors/registry';
+import { closeAll, createExecutor } from '../executors/registry';
 import { publicConfig } from '../executors/secrets';
 import { registerBuiltinExecutors } from '../executors/builtin';
-import { closeSharedWorkerPool } from '../executors/local/worker-pool';
 import type {
   CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,
 } from '../protocol/messages';
@@ -571,12 +570,13 @@ export class Dispatcher {
     if (this.emitter.listenerCount(event)) this.afterDurable.run(() => this.emitter.emit(event, payload));
   }
 
-  /** Wait for running dispatches to be written, stop workers, release executors. */
+  /** Wait for running dispatches to be written, release executors, then their process-wide resources (workers, connections). */
   async close(): Promise<void> {
     this.requests?.stop();
     if (this.store) await this.store.close();
-    await closeSharedWorkerPool();
     await Promise.all([...this.executors.values()].map((e) => e.close().catch(() => undefined)));
+    // Process-wide executor resources (the local worker pool, pooled SSH connections), through the plugin API.
+    await closeAll();
   }
 
   /** Write pending store changes now. */

@@ -4,7 +4,7 @@ import { isLattice, type Lattice } from '../workflow/lattice';
 import type { CancelReport } from './cancel-report';
 import { getDisplayHook } from './display-hook';
 import { Dispatcher, type CancelOptions, type GetResultOptions } from './dispatcher';
-import { closeSSHConnections } from '../executors/ssh';
+import { closeAll } from '../executors/registry';
 import type { Result } from './result';
 import type { DispatchOptions } from './limits';
 import type { RedispatchOptions } from './redispatch';
@@ -27,9 +27,9 @@ export async function shutdown(): Promise<void> {
   const g = globalThis as any;
   const d: Dispatcher | undefined = g[DISPATCHER_KEY];
   g[DISPATCHER_KEY] = undefined;
-  await d?.close();
-  // Pooled SSH connections would keep the process alive.
-  await closeSSHConnections();
+  // The dispatcher's close releases executors' process-wide resources; without one, release them here.
+  if (d) await d.close();
+  else await closeAll();
 }
 
 type AnyFn = (...args: any[]) => any;

@@ -3,6 +3,7 @@ import { TaskCancelledError } from '../errors';
 import { publicConfig } from './secrets';
 import type { ExecutorConfig } from '../workflow/executor-spec';
 import type { TaskOutput, TaskPayload } from './task-payload';
+import type { TaskContext } from './runner/run-payload';
 
 /** Identifies the task (or packed chain of tasks) an executor works on. */
 export interface TaskMetadata {
@@ -268,6 +269,20 @@ export abstract class Executor<Prepared = TaskPayload, Job = unknown> {
 
   /** Release pooled resources (connections, worker processes). */
   async close(): Promise<void> {}
+}
+
+/**
+ * Capability of an in-process executor: call a single task's function here,
+ * directly, skipping the step template (nothing to serialize or upload).
+ * Returns the value or a promise of it; `cancel` can still wait for it.
+ */
+export interface DirectRunner {
+  runInline(fn: (...args: any[]) => unknown, args: unknown[], ctx: TaskContext, key: string): unknown;
+}
+
+/** Whether the dispatcher may hand this executor single tasks through `runInline` (see DirectRunner). */
+export function runsFunctionsDirectly<E extends Executor<any, any>>(executor: E): executor is E & DirectRunner {
+  return executor.runsInProcess && typeof (executor as Partial<DirectRunner>).runInline === 'function';
 }
 
 /** Helper for plugins: throw the standard error when a step sees a cancel. */

@@ -1,4 +1,4 @@
-import { Executor, type ExecutionContext, type JobHandle, type TaskMetadata } from './executor';
+import { Executor, type DirectRunner, type ExecutionContext, type JobHandle, type TaskMetadata } from './executor';
 import { runPayload, taskContextStorage, type TaskContext } from './runner/run-payload';
 import type { TaskOutput, TaskPayload } from './task-payload';
 
@@ -13,7 +13,7 @@ import type { TaskOutput, TaskPayload } from './task-payload';
  * unconfirmed and its result is discarded. Use `local` for anything that
  * must be killable.
  */
-export class InlineExecutor extends Executor<TaskPayload, TaskOutput> {
+export class InlineExecutor extends Executor<TaskPayload, TaskOutput> implements DirectRunner {
   readonly type = 'inline';
   override readonly durableJobHandles = false;
   override readonly runsInProcess = true;

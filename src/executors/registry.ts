@@ -39,3 +39,34 @@ export function createExecutor(config: ExecutorConfig): Executor<any, any> {
   executor.price ??= (config.options as { price?: Price } | undefined)?.price;
   return executor;
 }
+
+const HOOKS_KEY = Symbol.for('covalent-ts.executorShutdownHooks');
+/** Process-wide, like the registry: one set of hooks however many copies of the library are loaded. */
+function shutdownHooks(): Map<string, () => Promise<void>> {
+  const g = globalThis as any;
+  if (!g[HOOKS_KEY]) g[HOOKS_KEY] = new Map<string, () => Promise<void>>();
+  return g[HOOKS_KEY];
+}
+
+/**
+ * Release, on shutdown, what an executor type keeps for the whole process
+ * (a worker pool, pooled connections) so the process can exit. One hook per
+ * name: registering a name again replaces its hook. The dispatcher knows
+ * executors' resources only through these hooks (see `closeAll`).
+ */
+export function registerShutdownHook(name: string, close: () => Promise<void>): void {
+  shutdownHooks().set(name, close);
+}
+
+/** Run every shutdown hook, in registration order; all run even if one fails, the first failure is rethrown. */
+export async function closeAll(): Promise<void> {
+  let failure: unknown;
+  for (const close of shutdownHooks().values()) {
+    try {
+      await close();
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  if (failure !== undefined) throw failure;
+}
