@@ -29,7 +29,7 @@ export { setDisplayHook, type DisplayHook } from './dispatcher/display-hook';
 
 export {
   Executor, toCancelVerdict, type CancelVerdict, type CancelVerdictDetails, type ResourceStatus, type ExecutionContext, type ExecutorConfig, type ExecutorStep,
-  type JobHandle, type TaskMetadata,
+  type JobHandle, type TaskMetadata, type DirectRunner,
 } from './executors/executor';
 export type { TaskPayload, PayloadStep, TaskOutput, StepOutcome } from './executors/task-payload';
 export type { TaskContext } from './executors/runner/run-payload';
