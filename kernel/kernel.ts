@@ -12,6 +12,7 @@ import { captureStdio } from './stdio-capture';
 import { CellRunner, type CellOutcome } from './cell-runner';
 import { getCommManager, type CommManager } from './comm-manager';
 import { CommSubscriptions } from './comm-subscriptions';
+import { commData, type ExecuteRequestContent, type RequestContent } from './message-contents';
 import { covalentCommTarget } from './covalent-comm';
 import { getDispatcher, shutdownLibrary } from './core';
 import { orphanNoticeOnce } from './orphan-notice';
@@ -200,7 +201,7 @@ export class Kernel {
 
   private async handleOther(msg: Message, channel: Channel): Promise<void> {
     const reply = (type: string, content: unknown) => this.reply(channel, replyTo(msg, type, content));
-    const c = msg.content as any;
+    const c = (msg.content ?? {}) as RequestContent;
     switch (msg.header.msg_type) {
       case 'kernel_info_request':
         reply('kernel_info_reply', this.kernelInfo());
@@ -232,7 +233,7 @@ export class Kernel {
       case 'comm_info_request':
         return reply('comm_info_reply', { status: 'ok', comms: this.comms.info(typeof c.target_name === 'string' ? c.target_name : undefined) });
       case 'comm_open': {
-        const ok = this.comms.open(String(c.comm_id), String(c.target_name), c.data ?? {}, msg.header);
+        const ok = this.comms.open(String(c.comm_id), String(c.target_name), commData(c), msg.header);
         if (!ok) {
           this.log(`covalent-ts kernel: no comm target ${JSON.stringify(c.target_name)}; closing comm ${c.comm_id}\n`);
           this.publish(newMessage('comm_close', { comm_id: String(c.comm_id), data: {} }, msg.header));
@@ -240,12 +241,12 @@ export class Kernel {
         return;
       }
       case 'comm_msg':
-        if (!(await this.comms.message(String(c.comm_id), c.data ?? {}, msg.header))) {
+        if (!(await this.comms.message(String(c.comm_id), commData(c), msg.header))) {
           this.log(`covalent-ts kernel: comm_msg for unknown comm ${JSON.stringify(c.comm_id)} dropped\n`);
         }
         return;
       case 'comm_close':
-        this.comms.closeFromFrontend(String(c.comm_id), c.data ?? {});
+        this.comms.closeFromFrontend(String(c.comm_id), commData(c));
         return;
       case 'interrupt_request':
         // Normally answered by the control worker; a shell interrupt still works.
@@ -280,7 +281,7 @@ export class Kernel {
   }
 
   private async execute({ msg, generation }: QueuedExecute): Promise<void> {
-    const c = msg.content as any;
+    const c = (msg.content ?? {}) as ExecuteRequestContent;
     const parent = msg.header;
     this.publishStatus('busy', parent);
     let reply: Record<string, unknown> = { status: 'aborted', execution_count: null };
@@ -301,7 +302,7 @@ export class Kernel {
   }
 
   /** Runs one cell and publishes its result or error; returns the execute_reply content. */
-  private async runCell(msg: Message, c: any): Promise<Record<string, unknown>> {
+  private async runCell(msg: Message, c: ExecuteRequestContent): Promise<Record<string, unknown>> {
     const parent = msg.header;
     const code = String(c.code ?? '');
     const silent = c.silent === true;
