@@ -99,6 +99,7 @@ function repoRoot(): string {
   return d;
 }
 
+export type ExecutorEnv = Env;
 interface Env {
   dir: string;
   ssh: { host: string; port: number; knownHostsFile: string; root: { username: string; privateKeyPath: string; workDir: string } };
@@ -309,6 +310,18 @@ async function sshSweepBench(env: Env, rows: BenchRow[]): Promise<void> {
 /** Run the executor benchmarks; starts and stops the daemons unless CT_EXECUTOR_SERVICES names a running set. */
 export async function executorBenchmarks(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  await withExecutorServices(async (env) => {
+    const only = process.env.CT_BENCH_EXECUTORS?.split(',');
+    if (!only || only.includes('ssh')) await sshBench(env, rows);
+    if (!only || only.includes('ssh-sweep')) await sshSweepBench(env, rows);
+    if (!only || only.includes('slurm')) await slurmBench(env, rows);
+    if (!only || only.includes('sweep')) await sweepBench(env, rows);
+  });
+  return rows;
+}
+
+/** Run `fn` with the test sshd and Slurm (started here unless CT_EXECUTOR_SERVICES names running ones). */
+export async function withExecutorServices(fn: (env: ExecutorEnv) => Promise<void>): Promise<void> {
   const script = path.join(repoRoot(), '.ci', 'services', 'executors.sh');
   let dir: string | undefined;
   let envFile = process.env.CT_EXECUTOR_SERVICES;
@@ -318,17 +331,11 @@ export async function executorBenchmarks(): Promise<BenchRow[]> {
     envFile = path.join(dir, 'env.json');
   }
   try {
-    const env = JSON.parse(fs.readFileSync(envFile, 'utf8')) as Env;
-    const only = process.env.CT_BENCH_EXECUTORS?.split(',');
-    if (!only || only.includes('ssh')) await sshBench(env, rows);
-    if (!only || only.includes('ssh-sweep')) await sshSweepBench(env, rows);
-    if (!only || only.includes('slurm')) await slurmBench(env, rows);
-    if (!only || only.includes('sweep')) await sweepBench(env, rows);
+    await fn(JSON.parse(fs.readFileSync(envFile, 'utf8')) as Env);
   } finally {
     await closeSSHConnections();
     if (dir) execFileSync('bash', [script, 'stop', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  return rows;
 }
 
 if (require.main === module) {

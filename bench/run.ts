@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- section ...]`: runs the benchmark sections and prints
- * one table. Sections: core, kernel, executors, browser, start, aws, cli. A section whose
+ * one table. Sections: core, kernel, executors, browser, start, aws, cli, limits. A section whose
  * prerequisites are missing (a daemon, a browser) prints why and is skipped.
  */
 import type { BenchRow } from './bench-util';
@@ -15,6 +15,7 @@ const sections: Section[] = [
   { name: 'start', load: async () => (await import('./first-run')).runFirstRunBenchmarks },
   { name: 'aws', load: async () => (await import('./aws')).runAwsBenchmarks },
   { name: 'cli', load: async () => (await import('./cli')).runCliBenchmarks },
+  { name: 'limits', load: async () => (await import('./limits')).runLimitBenchmarks },
 ];
 
 function format(v: number): string {

@@ -17,6 +17,7 @@ import { LazyAbort } from './lazy-abort';
 import { taskContextStorage, type TaskContext } from '../executors/runner/run-payload';
 import { ownerFieldsOfThisProcess } from './dispatch-owner';
 import type { DispatchLimits } from './limits';
+import type { EarlierNode } from './redispatch';
 
 /** What a DispatchRun needs from the dispatcher that owns it. */
 export interface RunHost {
@@ -904,6 +905,22 @@ export class DispatchRun implements RowSource {
       cost: this.limits?.costOf(id) ?? null,
       limitWarning: this.limits?.warningOf(id) ?? null,
     };
+  }
+
+  /** The nodes as a redispatch plans from them (outputs as they are, not encoded). */
+  earlierNodes(): EarlierNode[] {
+    return this.nodes.map((n, id) => ({
+      nodeId: id, name: n.graph.name, status: n.status, reuseKey: n.status === Status.COMPLETED ? this.reuseKey(id) : null,
+      output: () => {
+        if (!n.hasOutput) return undefined;
+        try {
+          // A copy, as a stored output would be: the new dispatch's tasks cannot change the old one's.
+          return { value: structuredClone(n.output) };
+        } catch {
+          return undefined;
+        }
+      },
+    }));
   }
 
   /** Computed once, when the node's row is first written. */

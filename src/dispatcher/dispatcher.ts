@@ -31,7 +31,7 @@ import type { DispatcherEventMap, DispatcherEventName, DispatcherListener } from
 import { planJobs } from './task-packing';
 import { DispatchLimits, parseDispatchOptions, type DispatchOptions, type LimitHost } from './limits';
 import { limitPlan } from './limit-plan';
-import { parseRedispatchOptions, planReuse, replaceElectrons, type RedispatchOptions, type ValidRedispatchOptions } from './redispatch';
+import { earlierFromRows, parseRedispatchOptions, planReuse, replaceElectrons, type EarlierNode, type RedispatchOptions, type ValidRedispatchOptions } from './redispatch';
 import { reuseKeyOf } from './reuse-key';
 import type { NodeResult, Result } from './result';
 
@@ -120,7 +120,7 @@ export class Dispatcher {
     args: unknown[],
     parent: { run: DispatchRun; nodeId: number } | null,
     options: { timeLimitMs: number | undefined; budget: number | undefined } = { timeLimitMs: undefined, budget: undefined },
-    redispatch?: { earlier: { dispatchId: string; nodes: NodeRow[] }; options: ValidRedispatchOptions },
+    redispatch?: { earlier: { dispatchId: string; nodes: EarlierNode[] }; options: ValidRedispatchOptions },
   ): DispatchRun {
     const graph = lattice.build(args);
     for (const n of graph.nodes) if (n.kind === 'electron') n.executor ??= lattice.options.executor ?? 'local';
@@ -171,10 +171,9 @@ export class Dispatcher {
     const valid = parseRedispatchOptions(options);
     const store = await this.getStore();
     const live = this.runs.get(dispatchId);
-    const stored = live
-      ? { dispatch: live.dispatchRow(), nodes: live.nodes.map((_, i) => live.nodeRow(i)) }
-      : store.readDispatch(dispatchId);
-    if (!stored) throw this.unknownDispatch(dispatchId);
+    const rows = live ? undefined : store.readDispatch(dispatchId);
+    if (!live && !rows) throw this.unknownDispatch(dispatchId);
+    const stored = live ? { dispatch: live.dispatchRow(), nodes: live.earlierNodes() } : { dispatch: rows!.dispatch, nodes: earlierFromRows(rows!.nodes) };
     const lattice = live?.lattice ?? latticesByName().get(stored.dispatch.name);
     if (!lattice) {
       throw new InvalidInputError(

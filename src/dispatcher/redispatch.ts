@@ -70,6 +70,31 @@ export function replaceElectrons(nodes: GraphNode[], replacements: ValidRedispat
   return replaced;
 }
 
+/** What planning needs of an earlier node: a stored row, or the live state of a run in this process. */
+export interface EarlierNode {
+  nodeId: number;
+  name: string;
+  status: string;
+  reuseKey?: string | null;
+  /** The output; `undefined` when there is none that can be reused. */
+  output(): { value: unknown } | undefined;
+}
+
+/** Earlier nodes from stored rows (outputs decoded only for the nodes reused). */
+export function earlierFromRows(rows: NodeRow[]): EarlierNode[] {
+  return rows.map((r) => ({
+    nodeId: r.nodeId, name: r.name, status: r.status, reuseKey: r.reuseKey,
+    output: () => {
+      if (!r.output) return undefined;
+      try {
+        return { value: v8.deserialize(r.output) };
+      } catch {
+        return undefined;
+      }
+    },
+  }));
+}
+
 /** A node to reuse: the earlier output and where it came from. */
 export interface Reuse {
   nodeId: number;
@@ -86,7 +111,7 @@ export interface Reuse {
 export function planReuse(
   nodes: GraphNode[],
   keys: Array<string | null>,
-  earlier: { dispatchId: string; nodes: NodeRow[] },
+  earlier: { dispatchId: string; nodes: EarlierNode[] },
   replaced: ReadonlySet<number>,
   reuseCompleted: boolean,
 ): Reuse[] {
@@ -96,16 +121,12 @@ export function planReuse(
   for (const n of nodes) {
     const old = earlier.nodes[n.id];
     const key = keys[n.id];
-    if (!old || old.nodeId !== n.id || old.name !== n.name || old.status !== Status.COMPLETED || !old.output || !key || old.reuseKey !== key) continue;
+    if (!old || old.nodeId !== n.id || old.name !== n.name || old.status !== Status.COMPLETED || !key || old.reuseKey !== key) continue;
     if (replaced.has(n.id) || !n.dependsOn.every((u) => reused[u] === 1)) continue;
-    let output: unknown;
-    try {
-      output = v8.deserialize(old.output);
-    } catch {
-      continue;
-    }
+    const output = old.output();
+    if (!output) continue;
     reused[n.id] = 1;
-    out.push({ nodeId: n.id, output, reusedFrom: earlier.dispatchId });
+    out.push({ nodeId: n.id, output: output.value, reusedFrom: earlier.dispatchId });
   }
   return out;
 }
