@@ -46,6 +46,10 @@ export function renderDetails(container: HTMLElement, node: NodeView | undefined
   if (node.subDispatchId) {
     row(trans.__('Sub-dispatch'), node.subDispatchId, 'subDispatchId');
   }
+  // Limits and redispatch: shown only when they apply.
+  if (node.reusedFrom) row(trans.__('Reused from'), node.reusedFrom, 'reusedFrom');
+  if (node.limitWarning) row(trans.__('Limit warning'), node.limitWarning, 'limitWarning');
+  if (typeof node.cost === 'number') row(trans.__('Cost (estimated)'), node.cost.toFixed(2), 'cost');
   container.append(title, table);
 }
 
