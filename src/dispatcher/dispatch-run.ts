@@ -728,6 +728,10 @@ export class DispatchRun implements RowSource {
   private async forceFinishAfterKill(job: JobState): Promise<void> {
     const timeout = this.host.cancelConfirmTimeoutMs;
     const settledAll = Promise.all(job.nodeIds.map((id) => this.settledOf(this.nodes[id])));
+    // Most jobs of a wide cancel settle in this turn (the pool rejects what no worker started):
+    // they need no timers, which were a tenth of the time to cancel 400 batched tasks.
+    const settledNow = await Promise.race([settledAll.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
+    if (settledNow) return;
     const timers: NodeJS.Timeout[] = [];
     const after = (ms: number) => new Promise<void>((r) => timers.push(setTimeout(r, ms)));
     const killDone = (async () => {
