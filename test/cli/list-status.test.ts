@@ -25,7 +25,8 @@ beforeAll(async () => {
      const failed = await ct.dispatch(ct.lattice(() => [fail(), quick(2)], { name: 'failing' }))();
      await ct.getResult(failed, { wait: true });
      const cancelled = await ct.dispatch(ct.lattice(() => [sleepy(60000), quick(3)], { name: 'cancelled' }))();
-     await new Promise((r) => setTimeout(r, 200));
+     // Cancel once quick(3) has completed (a fixed sleep lost that race on a busy machine).
+     while ((await ct.getResult(cancelled)).nodes[1].status !== 'COMPLETED') await new Promise((r) => setTimeout(r, 20));
      await ct.cancel(cancelled, { reason: 'too slow' });
      const running = await ct.dispatch(ct.lattice(() => [sleepy(600000), quick(4)], { name: 'running' }))();
      await ct.getResult(running, { wait: 3000 });

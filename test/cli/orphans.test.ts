@@ -26,6 +26,9 @@ describe('orphans at a glance', () => {
         name: 'left behind',
         owner: `pid ${pid} on ${require('node:os').hostname()}`,
         startedAt: expect.any(String),
+        // The last state its owner recorded: the dispatch never ended.
+        status: 'RUNNING',
+        nodeCount: 2,
         unfinished: [{ nodeId: 1, name: 'sleepy', status: expect.stringMatching(/^(RUNNING|QUEUED)$/), executor: 'local', jobHandle: expect.objectContaining({ kind: 'local-worker' }) }],
       },
     ]);
