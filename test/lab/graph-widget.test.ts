@@ -160,6 +160,25 @@ describe('DispatchGraph', () => {
     expect(nodeEl(1).getAttribute('aria-label')).toMatch(/kill unconfirmed/);
   });
 
+  it('marks a reused result and a limit warning in words on the node', async () => {
+    const kernel = liveKernel();
+    const { nodeEl, frames } = await mount(kernel);
+    const marks = (id: number) => nodeEl(id).querySelector<HTMLElement>('.jp-CovalentNode-marks')!;
+    expect(marks(0).hidden).toBe(true);
+    kernel.pushDelta('d-1', [
+      { id: 0, status: 'COMPLETED', reusedFrom: 'd-0' },
+      { id: 1, limitWarning: 'time limit: 80 % of 10m used' },
+    ]);
+    frames.run();
+    expect(nodeEl(0).dataset.reused).toBe('true');
+    expect(marks(0).hidden).toBe(false);
+    expect(marks(0).textContent).toBe('reused');
+    expect(marks(0).title).toMatch(/d-0/);
+    expect(nodeEl(1).dataset.reused).toBeUndefined();
+    expect(nodeEl(1).classList).toContain('jp-mod-limitWarning');
+    expect(marks(1).textContent).toMatch(/time limit: 80 % of 10m used/);
+  });
+
   it('asks before cancelling the whole dispatch', async () => {
     const kernel = liveKernel();
     let answer = false;

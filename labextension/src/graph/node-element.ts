@@ -56,7 +56,11 @@ export class NodeElement {
     this._time.className = 'jp-CovalentNode-time';
     this._outcome = document.createElement('span');
     this._outcome.className = 'jp-CovalentNode-outcome';
-    statusRow.append(this._status, this._time, this._outcome);
+    // Marks that change how to read the node: its result was reused, or it nears a limit.
+    this._marks = document.createElement('span');
+    this._marks.className = 'jp-CovalentNode-marks';
+    this._marks.hidden = true;
+    statusRow.append(this._status, this._time, this._outcome, this._marks);
     // Name, id, executor and status text sit in one box that the overview level
     // of detail drops from layout; the node's aria-label carries the same facts.
     const info = document.createElement('div');
@@ -129,6 +133,19 @@ export class NodeElement {
       if (node.cancelOutcome) this._outcome.dataset.outcome = node.cancelOutcome;
       else delete this._outcome.dataset.outcome;
     }
+    const marks = [
+      node.reusedFrom ? t.__('reused') : '',
+      node.limitWarning ? `\u26a0 ${node.limitWarning}` : '',
+    ].filter(Boolean).join(' · ');
+    if (this._marksText !== marks) {
+      this._marksText = marks;
+      this._marks.textContent = marks;
+      this._marks.hidden = !marks;
+      this._marks.title = node.reusedFrom ? t.__('Result reused from dispatch %1', node.reusedFrom) : marks;
+      if (node.reusedFrom) el.dataset.reused = 'true';
+      else delete el.dataset.reused;
+      el.classList.toggle('jp-mod-limitWarning', Boolean(node.limitWarning));
+    }
     const label = outcome
       ? t.__('Task %1 %2: %3, %4', node.id, node.name, this._status.textContent ?? '', outcome)
       : t.__('Task %1 %2: %3', node.id, node.name, this._status.textContent ?? '');
@@ -200,6 +217,8 @@ export class NodeElement {
   private _status: HTMLSpanElement;
   private _time: HTMLSpanElement;
   private _outcome: HTMLSpanElement;
+  private _marks: HTMLSpanElement;
+  private _marksText = '';
   private _nameText = '';
   private _metaText = '';
   private _label = '';
