@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { cancelledAt, type CancelVerdict, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../src/executors/executor';
 import type { TaskPayload } from '../src/executors/task-payload';
 import { SSHExecutor, closeSSHConnections } from '../src/executors/ssh';
+import { sshPool } from '../src/executors/ssh/connection-pool';
 import { SlurmExecutor } from '../src/executors/slurm';
 import { slurmClusters } from '../src/executors/slurm/slurm-cluster';
 
@@ -292,6 +293,7 @@ async function sweepBench(env: Env, rows: BenchRow[]): Promise<void> {
 
 /** 200 trivial tasks to one host at once, over the shared connection. */
 async function sshSweepBench(env: Env, rows: BenchRow[]): Promise<void> {
+  await closeSSHConnections(); // a connection of its own: its channel counts are this sweep's
   const ex = new SSHExecutor({
     host: env.ssh.host, port: env.ssh.port, username: env.ssh.root.username, privateKeyPath: env.ssh.root.privateKeyPath,
     knownHostsFile: env.ssh.knownHostsFile, remoteWorkDir: env.ssh.root.workDir, pollIntervalMs: 100, maxPollIntervalMs: 1000,
@@ -305,6 +307,9 @@ async function sshSweepBench(env: Env, rows: BenchRow[]): Promise<void> {
   rows.push({ name: `ssh: ${N} trivial tasks on one host, end to end`, value: Math.round((N / s) * 10) / 10, unit: 'tasks/s', target: '>= 50' });
   const submit = ctxs.map((c) => c.handleAt - t0).sort((a, b) => a - b);
   rows.push({ name: `ssh: ${N} tasks at once, request -> last handle stored, per task`, value: Math.round((submit[submit.length - 1] / N) * 10) / 10, unit: 'ms', target: '< 30' });
+  const conn = await sshPool().get(ex.ssh);
+  rows.push({ name: `ssh: ${N} tasks at once, exec channels opened (warm-up task included)`, value: conn.channels.execs, unit: 'execs' });
+  rows.push({ name: `ssh: ${N} tasks at once, most channels open at once (sshd MaxSessions 10)`, value: conn.channels.peak, unit: 'channels', target: '<= 10' });
 }
 
 /** Run the executor benchmarks; starts and stops the daemons unless CT_EXECUTOR_SERVICES names a running set. */

@@ -17,6 +17,7 @@ import { resolveSlurmOptions } from '../../src/executors/slurm/slurm-options';
 import { fingerprintOf, hostKeyPolicy, knownKeysFor } from '../../src/executors/ssh/host-key';
 import { killScript, launchScript, statusScript, TASK_MARKER_VAR, type TaskIdentity } from '../../src/executors/ssh/remote-process';
 import { publicSSHOptions, resolveSSHOptions } from '../../src/executors/ssh/ssh-options';
+import { combinedScript, ExecBatcher, splitCombined } from '../../src/executors/ssh/exec-batcher';
 import { createExecutor } from '../../src/executors/registry';
 import { Executor } from '../../src/executors/executor';
 import { publicConfig } from '../../src/executors/secrets';
@@ -131,6 +132,37 @@ describe('remote process scripts', () => {
     expect(alive(pid)).toBe(true);
     expect(fs.existsSync(dir)).toBe(true);
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('batched execs', () => {
+  const sh = (script: string) => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+
+  it('runs each script in its own subshell and gives each its own output and exit status', () => {
+    const nonce = 'ct-0123456789abcdef';
+    const scripts = [`echo one; exit 3`, `printf 'a\\nb\\n'; echo err >&2`, `cd /nonexistent-dir || exit 97`, `echo; echo ${nonce} 0 0; echo last`];
+    const r = splitCombined(sh(combinedScript(scripts, nonce)), scripts.length, nonce);
+    expect(r.map((x) => x.code)).toEqual([3, 0, 97, 0]);
+    expect(r[0].stdout).toBe('one\n');
+    expect(r[1].stdout).toBe('a\nb\nerr\n');
+    expect(r[2].stdout).toContain('nonexistent-dir');
+    // A status line out of order (here a script's own output) is taken as output.
+    expect(r[3].stdout).toBe(`\n${nonce} 0 0\nlast\n`);
+  });
+
+  it('answers scripts with no status line (the exec died) with code null', () => {
+    expect(splitCombined('one\n', 2, 'ct-x').map((x) => x.code)).toEqual([null, null]);
+  });
+
+  it('sends scripts arriving together in one exec and answers each', async () => {
+    const sent: string[] = [];
+    const b = new ExecBatcher(async (script) => {
+      sent.push(script);
+      return { code: 0, stdout: sh(script), stderr: '' };
+    });
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => b.exec(`echo ${i}; exit ${i % 3}`)));
+    expect(answers.map((a) => [a.stdout, a.code])).toEqual(Array.from({ length: 50 }, (_, i) => [`${i}\n`, i % 3]));
+    expect(sent.length).toBe(2); // 40 scripts at most per exec
   });
 });
 

@@ -175,6 +175,23 @@ describeWithDaemons('SSHExecutor', () => {
     expect(ctx.cancelResults).toEqual([]);
   });
 
+  it('runs 200 tasks on one host over one connection within the server session limit, launches and status checks batched', async () => {
+    await closeSSHConnections(); // a connection of its own, so its channel counts are this sweep's
+    const ex = new SSHExecutor(optionsFor(services().ssh.root));
+    const N = 200;
+    const outs = await Promise.all(
+      Array.from({ length: N }, (_, i) => ex.execute(sourcePayload(`function twice(x) { return 2 * x; }`, [i], 'twice', i), new TestContext(metadata('twice', i), ex))),
+    );
+    expect(outs.map((o) => o.steps[0].value)).toEqual(Array.from({ length: N }, (_, i) => 2 * i));
+    const conn = await sshPool().get(ex.ssh);
+    // sshd runs with MaxSessions 10: exec and SFTP channels open at once on the connection never exceed it.
+    expect(conn.channels.peak).toBeGreaterThan(0);
+    expect(conn.channels.peak).toBeLessThanOrEqual(10);
+    // One exec per task start would be N execs; batched launches need far fewer.
+    expect(conn.channels.execs).toBeLessThan(N / 2);
+    expect(jobDirs(services().ssh.root)).toEqual([]);
+  }, 300000);
+
   it('gives tasks ct.taskContext() on the remote host', async () => {
     const ex = new SSHExecutor(optionsFor(services().ssh.user));
     const meta = metadata('ctx', 7);

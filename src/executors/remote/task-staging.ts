@@ -62,6 +62,25 @@ async function installRunner(host: RemoteHost, dir: string): Promise<string> {
   return dir;
 }
 
+const madeParents = new Map<string, Promise<void>>();
+
+/**
+ * Create a task directory's parent (WORK_DIR/jobs) once per host and process,
+ * concurrent callers sharing it: each task's directory is then one SFTP mkdir,
+ * not a shell round trip for missing parents. (Should the parent vanish later,
+ * mkdirp still creates it.)
+ */
+function ensureParentOnce(host: RemoteHost, dir: string): Promise<void> {
+  const key = `${host.describe()}\0${dir}`;
+  let p = madeParents.get(key);
+  if (!p) {
+    p = host.mkdirp(dir);
+    madeParents.set(key, p);
+    p.catch(() => madeParents.delete(key));
+  }
+  return p;
+}
+
 function safePart(s: string, max: number): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, max) || 'x';
 }
@@ -73,6 +92,7 @@ export function newTaskDir(workDir: string, meta: TaskMetadata): string {
 
 /** Create the task directory and upload the payload (as data, never through a shell). */
 export async function stageTask(host: RemoteHost, taskDir: string, payload: TaskPayload, meta: TaskMetadata): Promise<void> {
+  await ensureParentOnce(host, path.posix.dirname(taskDir));
   await host.mkdirp(taskDir);
   await host.writeFile(path.posix.join(taskDir, TaskFiles.payload), encodePayload(payload), 0o600);
   await host.writeFile(path.posix.join(taskDir, TaskFiles.task), JSON.stringify({ dispatchId: meta.dispatchId }), 0o600);

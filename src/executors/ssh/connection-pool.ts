@@ -8,7 +8,9 @@
 import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { CtError, ErrorCodes, ExecutorError } from '../../errors';
 import type { ExecResult } from '../remote/remote-host';
+import { shq } from '../remote/shell-quote';
 import { resolveAuth } from './credentials';
+import { ExecBatcher } from './exec-batcher';
 import { hostKeyPolicy } from './host-key';
 import { loginKey, type ResolvedSSHOptions } from './ssh-options';
 
@@ -52,6 +54,10 @@ export class SSHConnection {
   private open = false;
   private gone = false;
   readonly where: string;
+  /** Short scripts sent within a few ms of each other share one exec (see exec-batcher.ts). */
+  private readonly batcher = new ExecBatcher((script, options) => this.exec(`/bin/sh -c ${shq(script)}`, options));
+  /** Channels (exec and SFTP) open now and at most so far: never above sshd's MaxSessions. */
+  readonly channels = { open: 0, peak: 0, execs: 0 };
 
   constructor(
     private readonly opts: ResolvedSSHOptions,
@@ -130,6 +136,9 @@ export class SSHConnection {
       const stream = await new Promise<ClientChannel>((resolve, reject) => {
         this.client.exec(command, (err, s) => (err ? reject(this.isOpen() ? err : connectionLost(this.where, err)) : resolve(s)));
       });
+      this.channelOpened();
+      this.channels.execs++;
+      stream.once('close', () => this.channels.open--);
       return await new Promise<ExecResult>((resolve, reject) => {
         const out: Buffer[] = [];
         const err: Buffer[] = [];
@@ -153,6 +162,17 @@ export class SSHConnection {
     }
   }
 
+  private channelOpened(): void {
+    this.channels.open++;
+    this.channels.peak = Math.max(this.channels.peak, this.channels.open);
+  }
+
+  /** Run a short POSIX sh script, sharing one exec with others sent at about the same time. */
+  execBatched(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    if (!this.isOpen()) return Promise.reject(connectionLost(this.where));
+    return this.batcher.exec(script, options);
+  }
+
   /** The connection's SFTP session, opened on first use. */
   sftp(): Promise<SFTPWrapper> {
     if (!this.isOpen()) return Promise.reject(connectionLost(this.where));
@@ -163,7 +183,11 @@ export class SSHConnection {
             this.sftpSession = undefined;
             return reject(this.isOpen() ? err : connectionLost(this.where, err));
           }
-          sftp.on('close', () => (this.sftpSession = undefined));
+          this.channelOpened();
+          sftp.on('close', () => {
+            this.channels.open--;
+            this.sftpSession = undefined;
+          });
           resolve(sftp);
         });
       });

@@ -172,7 +172,8 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     const taskDir = p.taskDir!;
     await p.host.connection();
     ctx.checkCancelled('run');
-    const started = await p.host.exec(launchScript({ taskDir, runnerDir: p.runnerDir!, nodePath: this.nodePath, marker: p.marker, env: this.env }));
+    // Launches of a sweep's tasks share execs (a server session each): see exec-batcher.ts.
+    const started = await p.host.execBatched(launchScript({ taskDir, runnerDir: p.runnerDir!, nodePath: this.nodePath, marker: p.marker, env: this.env }));
     const identity = started.code === 0 ? parseLaunchAnswer(started.stdout, p.marker) : undefined;
     if (!identity) {
       throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not start the task on ${p.host.describe()} (exit ${started.code}): ${started.stderr.trim() || started.stdout.trim()}`);
@@ -203,7 +204,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
           await sleepUnlessCancelled(backoff.next(), (l) => ctx.onCancel(l));
           continue;
         }
-        const r = await host.exec(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000 });
+        const r = await host.execBatched(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000 });
         state = r.stdout.trim();
         failingSince = undefined;
         if (r.code !== 0 || !['DONE', 'RUNNING', 'GONE'].includes(state)) {

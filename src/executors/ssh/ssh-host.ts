@@ -30,6 +30,12 @@ export class SSHHost implements RemoteHost {
     return c.exec(shScript(script), options);
   }
 
+  /** Like exec, for short scripts: those sent within a few ms share one exec (one server session). */
+  async execBatched(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const c = await this.connection();
+    return c.execBatched(script, options);
+  }
+
   private async sftp(): Promise<SFTPWrapper> {
     return (await this.connection()).sftp();
   }
