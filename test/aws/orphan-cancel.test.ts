@@ -41,9 +41,18 @@ function startOwner(home: string, options: object, executorClass = 'AWSBatchExec
 
 /** Everything the store and its journals hold, as text (to see what reached the disk). */
 const storeText = (home: string): string => {
-  const store = fs.readdirSync(home).map((f) => (fs.statSync(path.join(home, f)).isFile() ? fs.readFileSync(path.join(home, f), 'latin1') : '')).join('');
+  // A file listed a moment ago may be gone now (store.lock comes and goes while the CLI runs): read what is there.
+  const read = (file: string, encoding: BufferEncoding): string => {
+    try {
+      return fs.statSync(file).isFile() ? fs.readFileSync(file, encoding) : '';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw e;
+    }
+  };
+  const store = fs.readdirSync(home).map((f) => read(path.join(home, f), 'latin1')).join('');
   const journals = fs.existsSync(path.join(home, 'journal'))
-    ? fs.readdirSync(path.join(home, 'journal')).map((f) => fs.readFileSync(path.join(home, 'journal', f), 'utf8')).join('')
+    ? fs.readdirSync(path.join(home, 'journal')).map((f) => read(path.join(home, 'journal', f), 'utf8')).join('')
     : '';
   return store + journals;
 };
