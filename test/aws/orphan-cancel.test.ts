@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { processRunning, tempDir, waitFor } from '../support/wait';
 import { batchOptions, braketOptions, useLocalAws } from './support/fixture';
@@ -18,6 +18,13 @@ const cli = path.join(root, 'dist/src/cli/main.js');
 const aws = useLocalAws();
 
 const HANG = 'async function hang() { await new Promise((r) => setTimeout(r, 600000)); }';
+
+/** Owners still running when a test ends (it failed before killing its owner): one left alive keeps jest from exiting. */
+const owners = new Set<ChildProcess>();
+afterEach(() => {
+  for (const o of owners) if (o.exitCode === null && o.signalCode === null) o.kill('SIGKILL');
+  owners.clear();
+});
 
 /** A notebook-like owner process: dispatches one long task, prints the id, then waits to be killed. */
 function startOwner(home: string, options: object, executorClass = 'AWSBatchExecutor', task = HANG) {
@@ -33,6 +40,7 @@ function startOwner(home: string, options: object, executorClass = 'AWSBatchExec
     })();
   `);
   const owner = spawn(process.execPath, [file], { env: { ...process.env, CT_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+  owners.add(owner);
   let out = '';
   owner.stdout!.on('data', (d) => (out += d));
   const id = waitFor('the dispatch id', () => /^[0-9a-f-]{36}$/.test(out.split('\n')[0]) && out.split('\n')[0]);
