@@ -1,10 +1,12 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BraketClient, CancelQuantumTaskCommand } from '@aws-sdk/client-braket';
 import * as ct from '../../src';
 import { processRunning, usePrivateHome, waitFor } from '../support/wait';
 import { BELL, HYBRID, SV1, braketOptions, useLocalAws } from './support/fixture';
 import { TEST_REGION } from './support/local-aws';
 
-usePrivateHome();
+const home = usePrivateHome();
 const aws = useLocalAws();
 afterAll(() => ct.shutdown());
 afterEach(() => {
@@ -198,6 +200,42 @@ describe('BraketExecutor quantum tasks', () => {
     expect(aws().http.calls.filter((c) => c.op === 'CreateQuantumTask' && c.throttled).length).toBe(2);
   });
 
+  it('a cancel of a QUEUED task retries throttled GetQuantumTask and CancelQuantumTask (429) and still ends aborted before start', async () => {
+    aws().braket.knobs.taskTimings.QUEUED = Infinity;
+    const e = ct.electron(bell, { executor: executor() });
+    const id = await ct.dispatch(ct.lattice(() => e()))();
+    await waitFor('QUEUED', async () => (await node0(id)).status === 'QUEUED' && (await taskOf(id))?.status === 'QUEUED');
+    aws().http.resetCalls();
+    aws().http.knobs.throttle.GetQuantumTask = 3;
+    aws().http.knobs.throttle.CancelQuantumTask = 3;
+    const report = await ct.cancel(id);
+    expect(report.confirmed).toBe(true);
+    expect(report.tasks[0]).toMatchObject({ outcome: 'aborted_before_start', statusAfter: 'CANCELLED' });
+    const cancels = aws().http.calls.filter((c) => c.op === 'CancelQuantumTask');
+    expect(cancels.filter((c) => c.throttled).length).toBe(3);
+    expect(cancels.filter((c) => !c.throttled).length).toBeGreaterThanOrEqual(1);
+    expect(aws().http.calls.filter((c) => c.op === 'GetQuantumTask' && c.throttled).length).toBe(3);
+    expect((await taskOf(id))!.status).toBe('CANCELLED');
+    expect((await ct.getResult(id, { wait: true })).nodes[0].status).toBe('CANCELLED');
+  });
+
+  it('a cancel of a RUNNING task under throttling (429 on every call for a while) backs off and ends killed', async () => {
+    aws().braket.knobs.taskTimings.RUNNING = Infinity;
+    const e = ct.electron(bell, { executor: executor() });
+    const id = await ct.dispatch(ct.lattice(() => e()))();
+    await waitFor('RUNNING', async () => (await node0(id)).status === 'RUNNING' && (await taskOf(id))?.status === 'RUNNING');
+    aws().http.resetCalls();
+    aws().http.knobs.throttle['*'] = 5;
+    const report = await ct.cancel(id);
+    expect(report.tasks[0]).toMatchObject({ outcome: 'killed', statusAfter: 'CANCELLED' });
+    const throttled = aws().http.calls.filter((c) => c.throttled);
+    expect(throttled.length).toBe(5);
+    // Backoff, not a tight loop: the throttled attempts are spread out in time.
+    expect(throttled[throttled.length - 1].at - throttled[0].at).toBeGreaterThan(0);
+    expect((await taskOf(id))!.status).toBe('CANCELLED');
+    expect((await ct.getResult(id, { wait: true })).nodes[0].status).toBe('CANCELLED');
+  });
+
   it('a cancel during an outage leaves the node CANCELLING (kill_unconfirmed); a retry cancels it', async () => {
     aws().braket.knobs.taskTimings.RUNNING = Infinity;
     const e = ct.electron(bell, { executor: executor() });
@@ -273,5 +311,76 @@ describe('BraketExecutor hybrid jobs', () => {
     const report = await ct.cancel(id);
     expect(report.tasks[0]).toMatchObject({ outcome: 'aborted_before_start', statusAfter: 'CANCELLED' });
     expect((await hybridOf(id))!.status).toBe('CANCELLED');
+  });
+});
+
+describe('BraketExecutor credentials', () => {
+  const FAKE = {
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'ct-braket-secret-Hq7Lm2Vx9Rk4Pz8W',
+    AWS_SESSION_TOKEN: 'ct-braket-session-Fj3Nd8Ys5Tb1Qc6X',
+  };
+  const saved: Record<string, string | undefined> = {};
+  beforeAll(() => {
+    for (const [k, v] of Object.entries(FAKE)) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+  });
+  afterAll(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  const files = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? files(p) : e.isFile() ? [p] : [];
+    });
+
+  it('run and cancel quantum tasks and a hybrid job: the secret and session token are nowhere in CT_HOME or the results/reports', async () => {
+    aws().http.resetCalls();
+    const outputs: unknown[] = [];
+    const e = ct.electron(bell, { executor: executor() });
+    const done = await ct.dispatchSync(ct.lattice(() => e()))();
+    expect(done.error).toBeNull();
+    outputs.push(done);
+
+    aws().braket.knobs.taskTimings.RUNNING = Infinity;
+    const running = await ct.dispatch(ct.lattice(() => e()))();
+    await waitFor('RUNNING', async () => (await node0(running)).status === 'RUNNING' && (await taskOf(running))?.status === 'RUNNING');
+    outputs.push(await ct.cancel(running), await ct.getResult(running, { wait: true }));
+
+    const hybrid = ct.electron(function env() {
+      return Object.keys(process.env).filter((k) => k.startsWith('AWS_')).sort();
+    }, { executor: executor(HYBRID) });
+    const hr = await ct.dispatchSync(ct.lattice(() => hybrid()))();
+    expect(hr.error).toBeNull();
+    outputs.push(hr);
+
+    aws().braket.knobs.jobTimings.QUEUED = Infinity;
+    const queued = await ct.dispatch(ct.lattice(() => hybrid()))();
+    await waitFor('QUEUED', async () => (await node0(queued)).status === 'QUEUED');
+    const report = await ct.cancel(queued);
+    expect(report.tasks[0]).toMatchObject({ outcome: 'aborted_before_start', statusAfter: 'CANCELLED' });
+    outputs.push(report, await ct.getResult(queued, { wait: true }));
+
+    // The calls were signed with the dispatching process's keys (so they were in use).
+    expect(aws().http.calls.length).toBeGreaterThan(0);
+    expect(aws().http.calls.every((c) => c.accessKeyId === FAKE.AWS_ACCESS_KEY_ID)).toBe(true);
+
+    const needles = [FAKE.AWS_SECRET_ACCESS_KEY, FAKE.AWS_SESSION_TOKEN].flatMap((v) => [
+      v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64url'), Buffer.from(v).toString('hex'),
+    ]);
+    const stored = files(home);
+    expect(stored.length).toBeGreaterThan(0);
+    const haystacks: [string, string][] = [
+      ...stored.map((f): [string, string] => [f, fs.readFileSync(f, 'latin1')]),
+      ['results/reports', JSON.stringify(outputs)],
+      ['jobs on Braket', JSON.stringify([...aws().braket.jobs.values()].map((j) => j.body))],
+      ['quantum tasks on Braket', JSON.stringify([...aws().braket.tasks.values()].map((t) => ({ action: t.action, deviceArn: t.deviceArn })))],
+    ];
+    for (const [where, text] of haystacks) for (const n of needles) expect([where, text.includes(n)]).toEqual([where, false]);
   });
 });
