@@ -57,6 +57,8 @@ describeWithDaemons('time limits on remote executors', () => {
     const res = await ct.getResult(id, { wait: 120_000 });
     expect(res.nodes[0]).toMatchObject({ status: 'CANCELLED', cancelReason: 'time limit', cancelSource: 'limit', cancelOutcome: 'killed' });
     await waitFor('the task processes to be gone', () => processesMatching(`sleep ${m}`).length === 0, 30_000);
+    // What a fresh process reads: the store file once this process's pending writes are on disk.
+    await ct.getDispatcher().flush();
     const stored = (await ct.getDispatcher().getStore()).readDispatch(id)!;
     expect(stored.nodes[0]).toMatchObject({ cancelReason: 'time limit', cancelSource: 'limit' });
     if (label === 'Slurm') {
