@@ -299,6 +299,8 @@ describe('a fan-out as one Batch array job', () => {
     const nodes = (await ct.getResult(id)).nodes;
     const childOf = (taskId: number) => aws().batch.jobs.get((nodes.find((n) => n.id === taskId)!.jobHandle as any).jobId)!;
     const parentId = (nodes[0].jobHandle as any).arrayParentId as string;
+    // QUEUED covers PENDING too: start from children the service has made RUNNABLE (they stay so).
+    await waitFor('every child RUNNABLE', () => nodes.every((n) => childOf(n.id).status === 'RUNNABLE'));
     aws().http.resetCalls();
 
     const one = await ct.cancel(id, { taskIds: [nodes[1].id] });
