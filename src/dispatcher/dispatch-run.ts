@@ -1,21 +1,23 @@
-import * as v8 from 'node:v8';
-import { ErrorCodes, InvalidInputError, TaskCancelledError, isCancellation } from '../errors';
+import { TaskCancelledError, isCancellation } from '../errors';
 import { runsFunctionsDirectly, toCancelVerdict, type DirectRunner, type ExecutionContext, type Executor, type JobHandle, type ResourceStatus, type TaskMetadata } from '../executors/executor';
 import type { PayloadArg, PayloadStep, TaskOutput, TaskPayload } from '../executors/task-payload';
 import type {
   CancelOutcome, CancelSource, CancelTaskReport, DispatchSnapshot, NodeView, StatusName,
 } from '../protocol/messages';
 import type { DispatchRow, NodeRow } from '../store/schema';
+import type { EncodedValue, JobState, KillResult, NodeState } from './run-state';
+import {
+  dispatchRowOf, earlierNodesOf, encodeValue, iso, limitFieldsOf, nodeRowOf, nodeViewOf, resultOf, snapshotOf, type ProjectedRun,
+} from './projections';
 import type { JournalEntry } from '../store/journal';
 import { dispatchFinalEntry, nodeEntry, type RowSource } from '../store/journal-entries';
 import { Status, dispatchStatusOf, isTerminal } from '../workflow/status';
 import { isNodeOutput, resolveOutputs, type NodeOutput } from '../workflow/node-output';
 import type { GraphNode, TransportGraph } from '../workflow/transport-graph';
 import type { Lattice } from '../workflow/lattice';
-import type { NodeResult, Result } from './result';
+import type { Result } from './result';
 import { LazyAbort } from './lazy-abort';
-import { taskContextStorage, type TaskContext } from '../executors/runner/run-payload';
-import { ownerFieldsOfThisProcess } from './dispatch-owner';
+import type { TaskContext } from '../executors/runner/run-payload';
 import type { DispatchLimits } from './limits';
 import type { EarlierNode } from './redispatch';
 
@@ -47,95 +49,13 @@ export interface RunHost {
   readonly cancelConfirmTimeoutMs: number;
 }
 
-/** An encoded value as the store keeps it: in the row, or in a file named by `ref`. */
-export interface EncodedValue {
-  inline: Uint8Array | null;
-  ref: string | null;
-}
-
-interface NodeState {
-  graph: GraphNode;
-  status: StatusName;
-  startedAt: Date | null;
-  completedAt: Date | null;
-  output: unknown;
-  hasOutput: boolean;
-  /** The output encoded once, when the task completed (journal and snapshots share it). */
-  encoded: EncodedValue | undefined;
-  error: string | null;
-  cancelRequested: boolean;
-  cancelReason: string | null;
-  cancelSource: CancelSource | null;
-  cancelOutcome: CancelOutcome | null;
-  cancelDetail: string | null;
-  jobHandle: string | null;
-  subDispatchId: string | null;
-  sub: DispatchRun | undefined;
-  remainingDeps: number;
-  job: JobState | undefined;
-  /** Admitted to start, waiting for a free slot of its executor. */
-  waiting: boolean;
-  /** Resolves when the node is terminal; made only when someone waits. */
-  settled: Promise<void> | undefined;
-  settle: (() => void) | undefined;
-}
-
-interface KillResult {
-  confirmed: boolean;
-  detail: string | null;
-  /** The executor found the job had ended by itself: its own outcome stands. */
-  endedByItself?: boolean;
-  started?: boolean;
-}
-
-interface JobState {
-  nodeIds: number[];
-  executor: Executor<any, any> | undefined;
-  abort: LazyAbort;
-  handleJson: string | null;
-  killing: Promise<KillResult> | undefined;
-  /** The executor's verdict on the kill, once it gave one. */
-  killResult?: KillResult;
-  /** Set once the dispatcher stopped waiting for the job (outputs arriving later are ignored). */
-  finished: boolean;
-  /** What the executor last said about the job on its resource (undefined: it never said). */
-  resourceStatus?: ResourceStatus;
-  /** The resource status when the cancel arrived: a job still QUEUED then was stopped before it started. */
-  statusAtCancel?: ResourceStatus;
-}
-
-// Thousands of tasks start and end within the same millisecond: remember the last conversion.
-let lastIsoMs = NaN;
-let lastIso = '';
-const iso = (d: Date | null): string | null => {
-  if (!d) return null;
-  const ms = d.getTime();
-  if (ms !== lastIsoMs) {
-    lastIsoMs = ms;
-    lastIso = d.toISOString();
-  }
-  return lastIso;
-};
 const INLINE_HANDLE = JSON.stringify({ kind: 'inline', pid: process.pid });
-let lastHandleJson = '';
-let lastHandle: unknown = null;
-/** Parsed job handles; packed and inline tasks share one handle string. */
-const parseHandle = (json: string | null): unknown => {
-  if (!json) return null;
-  if (json !== lastHandleJson) {
-    lastHandleJson = json;
-    lastHandle = JSON.parse(json);
-  }
-  return structuredCloneSafe(lastHandle);
-};
-const structuredCloneSafe = (v: unknown) => (v !== null && typeof v === 'object' ? { ...(v as object) } : v);
-
 /**
  * One dispatch while it runs in this process: the transport graph, the
  * state of each node, scheduling, and cancellation. Single-threaded by
  * construction: every state change happens in one synchronous turn.
  */
-export class DispatchRun implements RowSource {
+export class DispatchRun implements RowSource, ProjectedRun {
   readonly nodes: NodeState[];
   status: StatusName = Status.RUNNING;
   readonly startedAt = new Date();
@@ -143,7 +63,8 @@ export class DispatchRun implements RowSource {
   /** performance.now() when the dispatch ended (to know when its final rows are on disk). */
   finishedAtMono = Infinity;
   result: unknown = null;
-  private encodedResult: EncodedValue | undefined;
+  /** The result, encoded once when the dispatch completed (for rows; see projections.ts). */
+  encodedResult: EncodedValue | undefined;
   error: string | null = null;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -156,17 +77,19 @@ export class DispatchRun implements RowSource {
   redispatchOf: string | null = null;
   /** The lattice's arguments (stored, so a redispatch can run with them again). */
   inputs: unknown[] | undefined;
-  private encodedInputs: Uint8Array | null | undefined;
+  /** The inputs, encoded on first use (see projections.ts). */
+  encodedInputs: Uint8Array | null | undefined;
   /** Per node reused by a redispatch: the dispatch whose result it took. Sparse. */
-  private reusedFrom: string[] | undefined;
-  private reuseKeys: Array<string | null | undefined> | undefined;
+  reusedFrom: string[] | undefined;
+  /** Reuse keys, computed once per node (see projections.ts). */
+  reuseKeys: Array<string | null | undefined> | undefined;
 
   constructor(
     readonly dispatchId: string,
     readonly lattice: Lattice<any>,
     readonly graph: TransportGraph,
     jobs: number[][],
-    private readonly host: RunHost,
+    readonly host: RunHost,
     readonly parent: { run: DispatchRun; nodeId: number } | null,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
@@ -775,35 +698,15 @@ export class DispatchRun implements RowSource {
     this.afterTerminal(job.nodeIds);
   }
 
-  // ---- views ----------------------------------------------------------------
+  // ---- projections (projections.ts) --------------------------------------------
 
   nodeView(n: NodeState): NodeView {
-    return {
-      id: n.graph.id,
-      name: n.graph.name,
-      kind: n.graph.kind,
-      status: n.status,
-      executor: n.graph.kind === 'sublattice' ? 'sublattice' : this.host.executorLabel(n.graph),
-      startedAt: iso(n.startedAt),
-      completedAt: iso(n.completedAt),
-      error: n.error,
-      cancelRequested: n.cancelRequested,
-      cancelReason: n.cancelReason,
-      cancelSource: n.cancelSource,
-      cancelOutcome: n.cancelOutcome,
-      cancelDetail: n.cancelDetail,
-      jobHandle: parseHandle(n.jobHandle),
-      subDispatchId: n.subDispatchId,
-      dependsOn: n.graph.dependsOn,
-      ...(this.limits ? this.limitFields(n.graph.id) : {}),
-      ...(this.reusedFrom?.[n.graph.id] ? { reusedFrom: this.reusedFrom[n.graph.id] } : {}),
-    };
+    return nodeViewOf(this, n);
   }
 
   /** Cost and limit warning of a node, for views (only when the dispatch has limits or prices). */
   limitFields(id: number): Pick<NodeView, 'cost' | 'limitWarning'> {
-    const cost = this.limits?.costOf(id);
-    return { ...(cost !== undefined ? { cost } : {}), limitWarning: this.limits?.warningOf(id) ?? null };
+    return limitFieldsOf(this, id);
   }
 
   /** The node's limit fields changed: tell the views. */
@@ -813,125 +716,24 @@ export class DispatchRun implements RowSource {
   }
 
   snapshot(): DispatchSnapshot {
-    return {
-      dispatchId: this.dispatchId,
-      name: this.name,
-      status: this.status,
-      startedAt: iso(this.startedAt),
-      completedAt: iso(this.completedAt),
-      parentDispatchId: this.parent?.run.dispatchId ?? null,
-      nodes: this.nodes.map((n) => this.nodeView(n)),
-      takenAt: new Date().toISOString(),
-      ...this.dispatchLimitFields(),
-      ...(this.redispatchOf ? { redispatchOf: this.redispatchOf } : {}),
-    };
-  }
-
-  private dispatchLimitFields(): Pick<DispatchSnapshot, 'cost' | 'limitWarning'> {
-    if (!this.limits) return {};
-    const cost = this.limits.totalCost();
-    return { ...(cost !== undefined ? { cost } : {}), limitWarning: this.limits.warning };
+    return snapshotOf(this);
   }
 
   toResult(): Result {
-    return {
-      dispatchId: this.dispatchId,
-      name: this.name,
-      status: this.status,
-      result: this.status === Status.COMPLETED ? this.result : null,
-      error: this.error,
-      startedAt: this.startedAt,
-      completedAt: this.completedAt,
-      parentDispatchId: this.parent?.run.dispatchId ?? null,
-      orphaned: false,
-      redispatchOf: this.redispatchOf,
-      ...this.dispatchLimitFields(),
-      nodes: this.nodes.map((n): NodeResult => {
-        const v = this.nodeView(n);
-        return {
-          ...v,
-          startedAt: n.startedAt,
-          completedAt: n.completedAt,
-          output: n.hasOutput ? n.output : undefined,
-          jobHandle: v.jobHandle as JobHandle | null,
-        };
-      }),
-    };
+    return resultOf(this);
   }
 
-  // ---- store rows -----------------------------------------------------------
-
   dispatchRow(): DispatchRow {
-    return {
-      dispatchId: this.dispatchId,
-      name: this.name,
-      status: this.status,
-      startedAt: iso(this.startedAt),
-      completedAt: iso(this.completedAt),
-      parentDispatchId: this.parent?.run.dispatchId ?? null,
-      parentNodeId: this.parent?.nodeId ?? null,
-      ...ownerFieldsOfThisProcess(),
-      error: this.error,
-      result: this.status === Status.COMPLETED ? (this.encodedResult?.inline ?? null) : null,
-      resultRef: this.status === Status.COMPLETED ? (this.encodedResult?.ref ?? null) : null,
-      nodeCount: this.nodes.length,
-      redispatchOf: this.redispatchOf,
-      inputs: this.encodedInputs === undefined ? (this.encodedInputs = this.inputs ? encodeValue(this.inputs) : null) : this.encodedInputs,
-      cost: this.limits?.totalCost() ?? null,
-      limitWarning: this.limits?.warning ?? null,
-    };
+    return dispatchRowOf(this);
   }
 
   nodeRow(id: number): NodeRow {
-    const n = this.nodes[id];
-    return {
-      nodeId: id,
-      name: n.graph.name,
-      kind: n.graph.kind,
-      status: n.status,
-      executorConfig: n.graph.kind === 'electron' ? this.host.executorConfigJson(n.graph) : null,
-      executorLabel: n.graph.kind === 'electron' ? this.host.executorLabel(n.graph) : 'sublattice',
-      startedAt: iso(n.startedAt),
-      completedAt: iso(n.completedAt),
-      output: n.hasOutput ? (n.encoded ? n.encoded.inline : encodeValue(n.output)) : null,
-      outputRef: n.encoded?.ref ?? null,
-      error: n.error,
-      cancelRequested: n.cancelRequested,
-      cancelReason: n.cancelReason,
-      cancelSource: n.cancelSource,
-      cancelOutcome: n.cancelOutcome,
-      cancelDetail: n.cancelDetail,
-      jobHandle: n.jobHandle,
-      subDispatchId: n.subDispatchId,
-      dependsOn: n.graph.dependsOn,
-      reuseKey: this.reuseKey(id),
-      reusedFrom: this.reusedFrom?.[id] ?? null,
-      cost: this.limits?.costOf(id) ?? null,
-      limitWarning: this.limits?.warningOf(id) ?? null,
-    };
+    return nodeRowOf(this, id);
   }
 
   /** The nodes as a redispatch plans from them (outputs as they are, not encoded). */
   earlierNodes(): EarlierNode[] {
-    return this.nodes.map((n, id) => ({
-      nodeId: id, name: n.graph.name, status: n.status, reuseKey: n.status === Status.COMPLETED ? this.reuseKey(id) : null,
-      output: () => {
-        if (!n.hasOutput) return undefined;
-        try {
-          // A copy, as a stored output would be: the new dispatch's tasks cannot change the old one's.
-          return { value: structuredClone(n.output) };
-        } catch {
-          return undefined;
-        }
-      },
-    }));
-  }
-
-  /** Computed once, when the node's row is first written. */
-  private reuseKey(id: number): string | null {
-    const keys = (this.reuseKeys ??= new Array(this.nodes.length));
-    if (keys[id] === undefined) keys[id] = this.host.reuseKey(this.nodes[id].graph);
-    return keys[id]!;
+    return earlierNodesOf(this);
   }
 
   nodeCount(): number {
@@ -944,14 +746,8 @@ export class DispatchRun implements RowSource {
   }
 }
 
-/** Values are stored in V8's format; what it cannot hold is stored as absent. */
-export function encodeValue(value: unknown): Uint8Array | null {
-  try {
-    return v8.serialize(value);
-  } catch {
-    return null;
-  }
-}
+export { encodeValue };
+export type { EncodedValue };
 
 export function describeError(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;

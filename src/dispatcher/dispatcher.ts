@@ -1,14 +1,13 @@
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
-import * as v8 from 'node:v8';
 import { CtError, ErrorCodes, InvalidInputError } from '../errors';
 import { toCancelVerdict, type Executor, type ExecutorConfig, type JobHandle, type TaskMetadata } from '../executors/executor';
 import { closeAll, createExecutor } from '../executors/registry';
 import { publicConfig } from '../executors/secrets';
 import { registerBuiltinExecutors } from '../executors/builtin';
 import type {
-  CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, NodeView, StatusName,
+  CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, StatusName,
 } from '../protocol/messages';
 import { Store } from '../store/store';
 import { creationEntries } from '../store/journal-entries';
@@ -16,7 +15,6 @@ import { AfterDurable } from './after-durable';
 import { ctHome } from '../store/ct-home';
 import { assertNotImported } from '../store/imported';
 import { TaskLogWriter } from '../store/task-logs';
-import type { DispatchRow, NodeRow } from '../store/schema';
 import { describeOwner, isOrphaned, ownerLiveness } from './dispatch-owner';
 import { isLattice, latticesByName, type Lattice } from '../workflow/lattice';
 import { dispatchStatusOf, isTerminal, Status } from '../workflow/status';
@@ -33,7 +31,8 @@ import { DispatchLimits, parseDispatchOptions, type DispatchOptions, type LimitH
 import { limitPlan } from './limit-plan';
 import { earlierFromRows, parseRedispatchOptions, planReuse, replaceElectrons, type EarlierNode, type RedispatchOptions, type ValidRedispatchOptions } from './redispatch';
 import { reuseKeyOf } from './reuse-key';
-import type { NodeResult, Result } from './result';
+import type { Result } from './result';
+import { decodeValue, resultFromRows, snapshotFromRows, summaryOf } from './projections';
 
 export type { CancelOptions, DispatchOptions };
 
@@ -185,7 +184,7 @@ export class Dispatcher {
     }
     let args = newArgs;
     if (!args) {
-      const inputs = decode(stored.dispatch.inputs ?? null);
+      const inputs = decodeValue(stored.dispatch.inputs ?? null);
       if (!Array.isArray(inputs)) {
         throw new InvalidInputError(
           ErrorCodes.INVALID_ARGUMENT,
@@ -345,21 +344,7 @@ export class Dispatcher {
     if (run) return this.durableView(run.snapshot());
     const stored = (await this.getStore()).readDispatch(dispatchId);
     if (!stored) throw this.unknownDispatch(dispatchId);
-    const r = resultFromRows(stored.dispatch, stored.nodes);
-    return {
-      dispatchId: r.dispatchId,
-      name: r.name,
-      status: r.status,
-      startedAt: r.startedAt?.toISOString() ?? null,
-      completedAt: r.completedAt?.toISOString() ?? null,
-      parentDispatchId: r.parentDispatchId,
-      ...(r.orphaned ? { orphaned: true } : {}),
-      ...(r.redispatchOf ? { redispatchOf: r.redispatchOf } : {}),
-      ...(r.cost !== undefined ? { cost: r.cost } : {}),
-      limitWarning: r.limitWarning ?? null,
-      nodes: r.nodes.map(({ output: _o, ...n }) => ({ ...n, startedAt: n.startedAt?.toISOString() ?? null, completedAt: n.completedAt?.toISOString() ?? null })) as NodeView[],
-      takenAt: new Date().toISOString(),
-    };
+    return snapshotFromRows(stored.dispatch, stored.nodes);
   }
 
   /** A view of live state, returned once every fact in it is on disk. */
@@ -396,7 +381,7 @@ export class Dispatcher {
       const family = this.familyOf(run);
       if (!family.every((r) => isTerminal(r.status) && r.finishedAtMono < snapshotAt)) continue;
       for (const r of family) {
-        this.evicted.set(r.dispatchId, this.summaryOf(r));
+        this.evicted.set(r.dispatchId, summaryOf(r));
         this.runs.delete(r.dispatchId);
       }
     }
@@ -411,18 +396,6 @@ export class Dispatcher {
     return out;
   }
 
-  private summaryOf(r: DispatchRun): DispatchSummary {
-    return {
-      dispatchId: r.dispatchId,
-      name: r.name,
-      status: r.status,
-      startedAt: r.startedAt.toISOString(),
-      completedAt: r.completedAt?.toISOString() ?? null,
-      nodeCount: r.nodes.length,
-      parentDispatchId: r.parent?.run.dispatchId ?? null,
-    };
-  }
-
   /**
    * Dispatches of this store whose process is gone before they finished
    * (a kernel that died, say), with the last known state of their jobs.
@@ -434,7 +407,7 @@ export class Dispatcher {
 
   /** The dispatches this process runs or ran, oldest first. */
   listDispatches(): DispatchSummary[] {
-    return [...this.evicted.values(), ...[...this.runs.values()].map((r) => this.summaryOf(r))];
+    return [...this.evicted.values(), ...[...this.runs.values()].map((r) => summaryOf(r))];
   }
 
   // ---- cancel ---------------------------------------------------------------
@@ -622,54 +595,4 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   clearTimeout(t);
 }
 
-function decode(bytes: Uint8Array | null): unknown {
-  if (!bytes) return undefined;
-  try {
-    return v8.deserialize(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-/** A Result rebuilt from stored rows (a dispatch of an earlier or another process). */
-export function resultFromRows(d: DispatchRow, rows: NodeRow[]): Result {
-  const date = (s: string | null) => (s ? new Date(s) : null);
-  // A dispatch whose process died before it ended can never end: say so.
-  const orphaned = isOrphaned(d);
-  return {
-    dispatchId: d.dispatchId,
-    name: d.name,
-    status: d.status as StatusName,
-    result: d.status === Status.COMPLETED ? decode(d.result) : null,
-    error: orphaned ? `The process that ran this dispatch (${describeOwner(d)}) exited before it finished.` : d.error,
-    startedAt: date(d.startedAt),
-    completedAt: date(d.completedAt),
-    parentDispatchId: d.parentDispatchId,
-    orphaned,
-    redispatchOf: d.redispatchOf ?? null,
-    ...(d.cost != null ? { cost: d.cost } : {}),
-    limitWarning: d.limitWarning ?? null,
-    nodes: rows.map((n): NodeResult => ({
-      id: n.nodeId,
-      name: n.name,
-      kind: n.kind as NodeResult['kind'],
-      status: n.status as StatusName,
-      executor: n.executorLabel ?? '',
-      startedAt: date(n.startedAt),
-      completedAt: date(n.completedAt),
-      output: n.status === Status.COMPLETED ? decode(n.output) : undefined,
-      error: n.error,
-      cancelRequested: n.cancelRequested,
-      cancelReason: n.cancelReason,
-      cancelSource: n.cancelSource as CancelSource | null,
-      cancelOutcome: n.cancelOutcome as NodeResult['cancelOutcome'],
-      cancelDetail: n.cancelDetail,
-      jobHandle: n.jobHandle ? JSON.parse(n.jobHandle) : null,
-      subDispatchId: n.subDispatchId,
-      dependsOn: n.dependsOn,
-      ...(n.reusedFrom ? { reusedFrom: n.reusedFrom } : {}),
-      ...(n.cost != null ? { cost: n.cost } : {}),
-      limitWarning: n.limitWarning ?? null,
-    })),
-  };
-}
+export { resultFromRows };
