@@ -164,6 +164,22 @@ describe('batched execs', () => {
     expect(answers.map((a) => [a.stdout, a.code])).toEqual(Array.from({ length: 50 }, (_, i) => [`${i}\n`, i % 3]));
     expect(sent.length).toBe(2); // 40 scripts at most per exec
   });
+
+  it('resends idempotent scripts an exec died before answering, and answers the others as unknown (code null)', async () => {
+    let calls = 0;
+    const b = new ExecBatcher(async (script) => {
+      calls++;
+      // The first exec dies after its first script: the shell is killed, no further status lines.
+      const out = sh(script);
+      return calls === 1 ? { code: null, signal: 'KILL', stdout: out.slice(0, out.indexOf('\n', out.indexOf(' 0 0')) + 1), stderr: '' } : { code: 0, stdout: out, stderr: '' };
+    });
+    const [first, again, notAgain] = await Promise.all([b.exec('echo a', { idempotent: true }), b.exec('echo b', { idempotent: true }), b.exec('echo c')]);
+    expect([first.code, first.stdout]).toEqual([0, 'a\n']);
+    expect([again.code, again.stdout]).toEqual([0, 'b\n']);
+    expect(notAgain.code).toBeNull();
+    expect(notAgain.stderr).toContain('unknown');
+    expect(b.stats).toMatchObject({ execs: 2, died: 1, resent: 1 });
+  });
 });
 
 describe('known_hosts', () => {

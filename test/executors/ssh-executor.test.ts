@@ -192,6 +192,57 @@ describeWithDaemons('SSHExecutor', () => {
     expect(jobDirs(services().ssh.root)).toEqual([]);
   }, 300000);
 
+  it('resends the launches of a batched exec killed part way: every task starts exactly once and completes', async () => {
+    await closeSSHConnections(); // a connection of its own, so its batch counts are this sweep's
+    const login = services().ssh.root;
+    const ex = new SSHExecutor(optionsFor(login));
+    const runs = fs.mkdtempSync(`${login.workDir}/runs-`);
+    const N = 80;
+    // Each run of a task appends its pid to a file of its own: two lines would be a second start.
+    const once = `function once(dir, i) { require('fs').appendFileSync(dir + '/' + i, process.pid + '\\n'); return i; }`;
+    // While the sweep starts, SIGKILL the shell of combined execs launching its tasks (not their item subshells,
+    // which share its command line: those have it as their parent).
+    const isBatchShell = (pid: string) => {
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmd.includes(testWorkDir) && cmd.includes('nohup setsid') && cmd.includes('%s %d %d');
+      } catch {
+        return false;
+      }
+    };
+    const parentOf = (pid: string) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1];
+    const killed: string[] = [];
+    let hunting = true;
+    const hunt = (async () => {
+      while (hunting && killed.length < 2) {
+        for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+          try {
+            if (!killed.includes(pid) && isBatchShell(pid) && !isBatchShell(parentOf(pid))) {
+              process.kill(Number(pid), 'SIGKILL');
+              killed.push(pid);
+            }
+          } catch {
+            /* gone meanwhile */
+          }
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const outs = await Promise.all(
+      Array.from({ length: N }, (_, i) => ex.execute(sourcePayload(once, [runs, i], 'once', i), new TestContext(metadata('once', i), ex))),
+    );
+    hunting = false;
+    await hunt;
+    expect(killed.length).toBeGreaterThan(0);
+    expect(outs.map((o) => o.steps[0].value)).toEqual(Array.from({ length: N }, (_, i) => i));
+    for (let i = 0; i < N; i++) expect(fs.readFileSync(`${runs}/${i}`, 'utf8').trim().split('\n')).toHaveLength(1);
+    const stats = (await sshPool().get(ex.ssh)).batchStats();
+    expect(stats.died).toBeGreaterThan(0);
+    expect(stats.resent).toBeGreaterThan(0);
+    expect(jobDirs(login)).toEqual([]);
+    fs.rmSync(runs, { recursive: true });
+  }, 300000);
+
   it('gives tasks ct.taskContext() on the remote host', async () => {
     const ex = new SSHExecutor(optionsFor(services().ssh.user));
     const meta = metadata('ctx', 7);

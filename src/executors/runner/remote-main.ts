@@ -26,6 +26,8 @@ export const TaskFiles = {
   stdout: 'stdout',
   stderr: 'stderr',
   pgid: 'pgid',
+  /** Created (O_EXCL) by the task's session leader: a second start of the same task stops there. */
+  started: 'started',
 } as const;
 
 /** Give tasks the parts of the library they can use remotely: `ct.taskContext()`. */

@@ -10,7 +10,7 @@ import { CtError, ErrorCodes, ExecutorError } from '../../errors';
 import type { ExecResult } from '../remote/remote-host';
 import { shq } from '../remote/shell-quote';
 import { resolveAuth } from './credentials';
-import { ExecBatcher } from './exec-batcher';
+import { ExecBatcher, type BatchedExecOptions } from './exec-batcher';
 import { hostKeyPolicy } from './host-key';
 import { loginKey, type ResolvedSSHOptions } from './ssh-options';
 
@@ -50,6 +50,7 @@ export function isTransientConnectionError(e: unknown): boolean {
 export class SSHConnection {
   private readonly client = new Client();
   private sftpSession: Promise<SFTPWrapper> | undefined;
+  private home: Promise<string> | undefined;
   private readonly slots = new Semaphore(MAX_CHANNELS);
   private open = false;
   private gone = false;
@@ -168,9 +169,28 @@ export class SSHConnection {
   }
 
   /** Run a short POSIX sh script, sharing one exec with others sent at about the same time. */
-  execBatched(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  execBatched(script: string, options: BatchedExecOptions = {}): Promise<ExecResult> {
     if (!this.isOpen()) return Promise.reject(connectionLost(this.where));
     return this.batcher.exec(script, options);
+  }
+
+  /** What the exec batcher did on this connection (for tests and benchmarks). */
+  batchStats(): Readonly<ExecBatcher['stats']> {
+    return this.batcher.stats;
+  }
+
+  /** The login's home directory, asked once per connection (every task's work directory starts from it). */
+  homeDir(): Promise<string> {
+    if (!this.home) {
+      const home = this.sftp().then(
+        (sftp) => new Promise<string>((resolve, reject) => sftp.realpath('.', (err, p) => (err ? reject(err) : resolve(p)))),
+      );
+      home.catch(() => {
+        if (this.home === home) this.home = undefined;
+      });
+      this.home = home;
+    }
+    return this.home;
   }
 
   /** The connection's SFTP session, opened on first use. */

@@ -6,6 +6,12 @@
  * its own (its `exit` ends only that subshell), its output (stdout and
  * stderr together) is followed by a line holding a random nonce, its index
  * and its exit status, so outputs cannot be mixed up or forged by a script.
+ *
+ * An exec can die part way (its shell killed, its channel closed by the
+ * server): the scripts it did not answer have no status line. Scripts sent
+ * as `idempotent` (safe to run again: status checks, task launches, which
+ * never start a task twice) are then sent again in a later exec; the others
+ * are answered with code null, which means "unknown", never "failed".
  */
 import { randomBytes } from 'node:crypto';
 import type { ExecResult } from '../remote/remote-host';
@@ -13,14 +19,24 @@ import type { ExecResult } from '../remote/remote-host';
 /** Scripts per exec, and their total size (one `sh -c` argument must stay under Linux's 128 KiB). */
 const MAX_ITEMS = 40;
 const MAX_BYTES = 96 * 1024;
+/** Sends of an idempotent script whose answer was lost with its exec. */
+const MAX_ATTEMPTS = 3;
 /** How long the first script of a batch waits for others. */
 const GATHER_MS = 5;
 /** Combined execs under way at once; scripts arriving meanwhile wait and go together in the next. */
 const MAX_IN_FLIGHT = 2;
 
+export interface BatchedExecOptions {
+  timeoutMs?: number;
+  /** Running the script again is harmless: resend it when an exec dies before answering it. */
+  idempotent?: boolean;
+}
+
 interface Item {
   script: string;
   timeoutMs?: number;
+  idempotent: boolean;
+  attempts: number;
   resolve: (r: ExecResult) => void;
   reject: (e: unknown) => void;
 }
@@ -52,14 +68,17 @@ export class ExecBatcher {
   private queue: Item[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
-  /** Execs sent and scripts run through them (for tests and benchmarks). */
-  readonly stats = { execs: 0, scripts: 0 };
+  /**
+   * Execs sent and scripts run through them; execs that ended without answering every
+   * script, and scripts sent again because of that (for tests and benchmarks).
+   */
+  readonly stats = { execs: 0, scripts: 0, died: 0, resent: 0 };
 
   constructor(private readonly run: RunScript) {}
 
-  exec(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  exec(script: string, options: BatchedExecOptions = {}): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
-      this.queue.push({ script, timeoutMs: options.timeoutMs, resolve, reject });
+      this.queue.push({ script, timeoutMs: options.timeoutMs, idempotent: options.idempotent === true, attempts: 0, resolve, reject });
       if (this.inFlight < MAX_IN_FLIGHT) this.timer ??= setTimeout(() => this.flush(), GATHER_MS);
     });
   }
@@ -86,10 +105,22 @@ export class ExecBatcher {
     this.stats.execs++;
     this.stats.scripts += batch.length;
     this.inFlight++;
+    for (const b of batch) b.attempts++;
     try {
       const r = await this.run(combinedScript(batch.map((b) => b.script), nonce), { timeoutMs });
       const answers = splitCombined(r.stdout, batch.length, nonce);
-      batch.forEach((b, i) => b.resolve(answers[i].code === null ? { ...answers[i], stderr: r.stderr || `the combined exec ended with ${r.code ?? r.signal}` } : answers[i]));
+      const unanswered = batch.filter((_, i) => answers[i].code === null);
+      if (unanswered.length > 0) this.stats.died++;
+      const resend = unanswered.filter((b) => b.idempotent && b.attempts < MAX_ATTEMPTS);
+      this.stats.resent += resend.length;
+      // First in the queue: they have waited longest.
+      this.queue.unshift(...resend);
+      batch.forEach((b, i) => {
+        if (resend.includes(b)) return;
+        if (answers[i].code !== null) return b.resolve(answers[i]);
+        const how = r.signal ? `signal ${r.signal}` : `exit status ${r.code ?? 'unknown'}`;
+        b.resolve({ ...answers[i], stderr: `the exec running this script ended (${how}) before the script's answer came back, ${b.attempts} time(s): its outcome is unknown. ${r.stderr}`.trim() });
+      });
     } catch (e) {
       for (const b of batch) b.reject(e);
     } finally {

@@ -80,11 +80,25 @@ export function parseLaunchAnswer(text: string, marker: string): TaskIdentity | 
 /**
  * Start the task detached (it outlives the SSH channel and connection) and
  * print `PGID START_TIME BOOT_ID`, also written to the task's pgid file.
+ *
+ * Running it again for the same task (its answer was lost with its exec or
+ * connection) never starts a second copy: the task's session leader first
+ * claims the task directory (`started`, created with O_EXCL) and a copy that
+ * loses the claim exits at once; the launcher then reports the identity the
+ * winner wrote. The leader records its own pid, start time and boot id, so
+ * the identity is right even when the launcher died right after the fork.
  */
 export function launchScript(opts: { taskDir: string; runnerDir: string; nodePath: string; marker: string; env?: Record<string, string> }): string {
   if (!MARKER.test(opts.marker)) throw new TypeError(`Not a task marker: ${opts.marker}`);
   const f = (name: string) => shq(path.posix.join(opts.taskDir, name));
   const inner = [
+    `set -C; if ! { echo "$$" > ${f(TaskFiles.started)}; } 2>/dev/null; then exit 0; fi; set +C`,
+    // Builtins only: this runs once per task on the host.
+    `read -r ct_boot < /proc/sys/kernel/random/boot_id`,
+    `read -r ct_stat < /proc/$$/stat; ct_stat=\${ct_stat##*) }; set -- $ct_stat`,
+    `ct_id="$$ \${20} $ct_boot"`,
+    `echo "$ct_id" > ${f(TaskFiles.pgid)}`,
+    `echo "$ct_id" >&3; exec 3>&-`,
     `exec >${f(TaskFiles.stdout)} 2>${f(TaskFiles.stderr)}`,
     ...exportLines(opts.env),
     ...runnerLines({ nodePath: opts.nodePath, runnerDir: opts.runnerDir, taskDir: opts.taskDir }),
@@ -93,13 +107,20 @@ export function launchScript(opts: { taskDir: string; runnerDir: string; nodePat
     `cd ${shq(opts.taskDir)} || exit 97`,
     `command -v setsid >/dev/null 2>&1 || { echo 'setsid is not installed on this host (package util-linux)' >&2; exit 98; }`,
     `[ -r /proc/self/stat ] || { echo 'covalent-ts needs /proc on the remote host to identify its processes' >&2; exit 98; }`,
-    STAT_FIELD,
-    // The marker is in the environment of the session leader and everything it starts.
-    `${TASK_MARKER_VAR}=${shq(opts.marker)} nohup setsid /bin/sh -c ${shq(inner)} >/dev/null 2>&1 </dev/null &`,
-    `ct_pid=$!`,
-    // A start time is set at fork: reading it after setsid's exec gives the same value.
-    `ct_id="$ct_pid $(ct_stat "$ct_pid" 22) $(cat /proc/sys/kernel/random/boot_id)"`,
-    `echo "$ct_id" > ${f(TaskFiles.pgid)}`,
+    // The marker is in the environment of the session leader and everything it starts; the
+    // leader sends its identity through fd 3 and closes it, which ends the command substitution.
+    `ct_id=; if [ ! -e ${f(TaskFiles.started)} ]; then`,
+    `  ct_id=$(${TASK_MARKER_VAR}=${shq(opts.marker)} nohup setsid /bin/sh -c ${shq(inner)} 3>&1 >/dev/null 2>&1 </dev/null &)`,
+    `fi`,
+    // Empty: an earlier launch of this task claimed it; its leader writes the pgid file at once.
+    `ct_i=0`,
+    `while [ -z "$ct_id" ]; do`,
+    `  if [ -f ${f(TaskFiles.pgid)} ]; then read -r ct_id < ${f(TaskFiles.pgid)}; fi`,
+    `  case "$ct_id" in *-*-*-*-????????????) break ;; esac`,
+    `  ct_id=`,
+    `  if [ "$ct_i" -ge 200 ]; then echo 'an earlier start of this task claimed it but recorded no identity within 10 s' >&2; exit 96; fi`,
+    `  ct_i=$((ct_i + 1)); sleep 0.05`,
+    `done`,
     `echo "$ct_id"`,
   ].join('\n');
 }

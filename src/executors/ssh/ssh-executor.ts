@@ -28,7 +28,7 @@ import {
   TaskFiles,
   type TaskFilesRead,
 } from '../remote/task-staging';
-import { sshPool } from './connection-pool';
+import { connectionLost, isTransientConnectionError, sshPool } from './connection-pool';
 import { provideSSHCredentials } from './credentials';
 import { isTaskIdentity, killScript, launchScript, parseLaunchAnswer, statusScript, type TaskIdentity } from './remote-process';
 import { SSHHost } from './ssh-host';
@@ -84,6 +84,9 @@ interface Job {
   handle: SSHJobHandle;
   files: TaskFilesRead;
 }
+
+/** Launch sends (each resent by the batcher if its exec died) before a task's start is reported unknown. */
+const LAUNCH_ATTEMPTS = 3;
 
 /** One poll in this many runs the status script; the others only look for the exit code file. */
 const STATUS_EXEC_EVERY = 5;
@@ -172,15 +175,47 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     const taskDir = p.taskDir!;
     await p.host.connection();
     ctx.checkCancelled('run');
-    // Launches of a sweep's tasks share execs (a server session each): see exec-batcher.ts.
-    const started = await p.host.execBatched(launchScript({ taskDir, runnerDir: p.runnerDir!, nodePath: this.nodePath, marker: p.marker, env: this.env }));
-    const identity = started.code === 0 ? parseLaunchAnswer(started.stdout, p.marker) : undefined;
-    if (!identity) {
-      throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not start the task on ${p.host.describe()} (exit ${started.code}): ${started.stderr.trim() || started.stdout.trim()}`);
-    }
+    const identity = await this.launch(p, launchScript({ taskDir, runnerDir: p.runnerDir!, nodePath: this.nodePath, marker: p.marker, env: this.env }));
     const handle: SSHJobHandle = { host: this.ssh.host, port: this.ssh.port, username: this.ssh.username, ...identity, remoteDir: taskDir };
     await ctx.setJobHandle(handle);
     return { handle, files: await this.waitForExit(p.host, handle, ctx) };
+  }
+
+  /**
+   * Start the task and return its identity. Launches of a sweep's tasks share
+   * execs (a server session each, see exec-batcher.ts). The launch script
+   * never starts a task twice, so an answer lost with its exec or with the
+   * connection is asked for again (the batcher resends it at once; a new
+   * connection is tried a few times) instead of failing a task that may be
+   * running: at worst the error says its start is unknown, and cleanup stops
+   * it if it did start.
+   */
+  private async launch(p: Prepared, script: string): Promise<TaskIdentity> {
+    for (let attempt = 1; ; attempt++) {
+      let lost: unknown;
+      try {
+        const r = await p.host.execBatched(script, { idempotent: true });
+        const identity = r.code === 0 ? parseLaunchAnswer(r.stdout, p.marker) : undefined;
+        if (identity) return identity;
+        // A launch killed by a signal (128 + N) went the way of a dead exec: unknown, so ask again.
+        if (r.code !== null && r.code <= 128) {
+          throw new ExecutorError(ErrorCodes.EXECUTOR_FAILED, `Could not start the task on ${p.host.describe()} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+        }
+        lost = new Error(r.stderr);
+      } catch (e) {
+        if (!isTransientConnectionError(e)) throw e;
+        lost = e;
+      }
+      if (attempt >= LAUNCH_ATTEMPTS) {
+        throw new ExecutorError(
+          ErrorCodes.CONNECTION_FAILED,
+          `The start of the task on ${p.host.describe()} got no answer ${attempt} times (the exec or the connection ended first), so whether it started is unknown; ` +
+            `it is stopped if it did. Last: ${(lost as Error).message}`,
+          { cause: lost, details: { transient: true } },
+        );
+      }
+      await sleepUnlessAborted(250 * attempt);
+    }
   }
 
   private async waitForExit(host: SSHHost, handle: SSHJobHandle, ctx: ExecutionContext): Promise<TaskFilesRead> {
@@ -204,7 +239,9 @@ export class SSHExecutor extends Executor<Prepared, Job> {
           await sleepUnlessCancelled(backoff.next(), (l) => ctx.onCancel(l));
           continue;
         }
-        const r = await host.execBatched(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000 });
+        const r = await host.execBatched(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000, idempotent: true });
+        // No answer (its exec died, also when resent): unknown, like a dropped connection.
+        if (r.code === null) throw connectionLost(host.describe(), new Error(r.stderr));
         state = r.stdout.trim();
         failingSince = undefined;
         if (r.code !== 0 || !['DONE', 'RUNNING', 'GONE'].includes(state)) {

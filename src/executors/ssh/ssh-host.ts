@@ -4,6 +4,7 @@ import { ErrorCodes, ExecutorError } from '../../errors';
 import type { ExecResult, RemoteHost } from '../remote/remote-host';
 import { shq, shScript } from '../remote/shell-quote';
 import { sshPool, type SSHConnection } from './connection-pool';
+import type { BatchedExecOptions } from './exec-batcher';
 import { loginKey, type ResolvedSSHOptions } from './ssh-options';
 
 const SFTP_NO_SUCH_FILE = 2;
@@ -31,7 +32,7 @@ export class SSHHost implements RemoteHost {
   }
 
   /** Like exec, for short scripts: those sent within a few ms share one exec (one server session). */
-  async execBatched(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async execBatched(script: string, options: BatchedExecOptions = {}): Promise<ExecResult> {
     const c = await this.connection();
     return c.execBatched(script, options);
   }
@@ -41,9 +42,7 @@ export class SSHHost implements RemoteHost {
   }
 
   async homeDir(): Promise<string> {
-    if (this.home) return this.home;
-    const sftp = await this.sftp();
-    this.home = await new Promise<string>((resolve, reject) => sftp.realpath('.', (err, p) => (err ? reject(err) : resolve(p))));
+    this.home ??= await (await this.connection()).homeDir();
     return this.home;
   }
 
