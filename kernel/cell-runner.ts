@@ -1,4 +1,7 @@
 import { format, inspect } from 'util';
+import type { ConverterSet } from 'tslab/dist/executor';
+import type { Converter } from 'tslab/dist/converter';
+import type { IsCompleteReplyContent } from './message-contents';
 import { tslabConverter, tslabExecutor, tslabInspect, tsForTslab } from './tslab';
 import { buildOverlay, installTypeOverlay, wrapCellRequire } from './module-overlay';
 
@@ -24,7 +27,7 @@ export interface CompletionResult {
   types: Array<{ start: number; end: number; text: string; type: string }>;
 }
 
-export type IsComplete = { status: 'complete' } | { status: 'incomplete'; indent: string } | { status: 'invalid' };
+export type IsComplete = IsCompleteReplyContent;
 
 /**
  * Runs cells with tslab's executor and converter (type-checked TypeScript, top
@@ -34,13 +37,13 @@ export type IsComplete = { status: 'complete' } | { status: 'incomplete'; indent
  * `error` message instead of printing them to stdout.
  */
 export class CellRunner {
-  private readonly converters: { node: any; browser: any; close(): void };
+  private readonly converters: ConverterSet;
   private readonly executor: ReturnType<typeof tslabExecutor.createExecutor>;
   private capture: { value?: unknown; hasValue: boolean; errors: unknown[]; diagnostics: string[] } | null = null;
 
   constructor(cwd: string) {
     installTypeOverlay(tsForTslab, buildOverlay(cwd));
-    let node: any, browser: any;
+    let node: Converter | undefined, browser: Converter | undefined;
     this.converters = {
       get node() {
         return (node ??= tslabConverter.createConverter({ isJS: false, isBrowser: false }));
@@ -67,9 +70,10 @@ export class CellRunner {
         else this.capture.errors.push(first);
       },
     };
-    this.executor = tslabExecutor.createExecutor(cwd, this.converters as any, sink);
-    const g = globalThis as any;
-    g.__tslab__.require = wrapCellRequire(g.__tslab__.require);
+    this.executor = tslabExecutor.createExecutor(cwd, this.converters, sink);
+    // createExecutor leaves the `require` cells call on this global.
+    const tslabGlobal = (globalThis as typeof globalThis & { __tslab__: { require: NodeJS.Require } }).__tslab__;
+    tslabGlobal.require = wrapCellRequire(tslabGlobal.require);
   }
 
   /** Builds the TypeScript program now (about 2-3 s) instead of in the first cell. */
@@ -125,7 +129,8 @@ export class CellRunner {
     const r = tslabConverter.isCompleteCode(code);
     if (!r.completed) return { status: 'incomplete', indent: r.indent ?? '' };
     const file = tsForTslab.createSourceFile('cell.ts', code, tsForTslab.ScriptTarget.Latest, false, tsForTslab.ScriptKind.TS);
-    const diags: Array<{ code: number }> = file.parseDiagnostics ?? [];
+    // The parser's own diagnostics are internal to TypeScript's SourceFile, but stable in the pinned build.
+    const diags = (file as typeof file & { parseDiagnostics?: Array<{ code: number }> }).parseDiagnostics ?? [];
     if (diags.length === 0) return { status: 'complete' };
     // An open template literal or block comment may go on over the next lines.
     if (diags.some((d) => CONTINUABLE.has(d.code))) return { status: 'incomplete', indent: '' };

@@ -1,4 +1,5 @@
 import type { Header } from './message';
+import { processSingleton } from './process-singleton';
 
 /** What a comm target's handler can do with one open comm. */
 export interface Comm {
@@ -124,6 +125,5 @@ export class CommManager {
 const KEY = Symbol.for('covalent-ts.kernel.commManager');
 
 export function getCommManager(): CommManager {
-  const g = globalThis as any;
-  return (g[KEY] ??= new CommManager());
+  return processSingleton(KEY, () => new CommManager());
 }

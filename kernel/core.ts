@@ -27,8 +27,14 @@ export interface DispatcherPort {
   off<K extends DispatcherEventName>(event: K, listener: (e: DispatcherEventMap[K]) => void): unknown;
 }
 
+/** What the kernel calls of the library's entry point (src/index.ts). */
+interface LibraryEntry {
+  getDispatcher(): DispatcherPort;
+  shutdown(): Promise<void>;
+}
+
 /** The library's entry point, loaded on first use (keeps kernel start fast). */
-export function loadLibrary(): any {
+export function loadLibrary(): LibraryEntry {
   return require(path.join(__dirname, '..', 'src', 'index'));
 }
 
@@ -43,9 +49,13 @@ export async function shutdownLibrary(): Promise<void> {
 }
 
 export function getDispatcher(): DispatcherPort {
-  return loadLibrary().getDispatcher() as DispatcherPort;
+  return loadLibrary().getDispatcher();
 }
 
 export function reportData(r: { toJSON(): CancelReportData } | CancelReportData): CancelReportData {
-  return typeof (r as any).toJSON === 'function' ? (r as any).toJSON() : (r as CancelReportData);
+  return isSerializable(r) ? r.toJSON() : r;
+}
+
+function isSerializable(r: { toJSON(): CancelReportData } | CancelReportData): r is { toJSON(): CancelReportData } {
+  return typeof (r as Partial<{ toJSON: unknown }>).toJSON === 'function';
 }

@@ -10,10 +10,11 @@ import { setDisplayHook } from '../src/dispatcher/display-hook';
 import type { DispatcherEventMap } from '../src/dispatcher/events';
 import type { DispatcherPort } from './core';
 import type { Header } from './message';
+import type { DisplayDataContent, StreamName } from './message-contents';
 
 export interface DispatchDisplayDeps {
-  publish(msgType: 'display_data' | 'update_display_data', content: unknown, parent: Header): void;
-  stream(name: 'stdout' | 'stderr', text: string, parent: Header): void;
+  publish(msgType: 'display_data' | 'update_display_data', content: DisplayDataContent, parent: Header): void;
+  stream(name: StreamName, text: string, parent: Header): void;
   /** The request whose async context we are in (the cell calling ct.dispatch / ct.show). */
   currentParent(): Header | null;
   /** The execute request running now, if any. */
@@ -70,7 +71,7 @@ export class DispatchDisplay {
     return `covalent-ts-dispatch-${dispatchId}`;
   }
 
-  static content(snapshot: DispatchSnapshot): { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id: string } } {
+  static content(snapshot: DispatchSnapshot): DisplayDataContent & { transient: { display_id: string } } {
     const data: DispatchOutputData = { dispatchId: snapshot.dispatchId, snapshot };
     return {
       data: {

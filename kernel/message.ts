@@ -13,7 +13,7 @@ export interface Header {
 }
 
 /** A decoded Jupyter message (wire-format details live in wire.ts). */
-export interface Message<C = any> {
+export interface Message<C = unknown> {
   /** ZeroMQ routing prefix of the sender (ROUTER sockets); echoed on replies. */
   identities: Buffer[];
   header: Header;
@@ -22,6 +22,9 @@ export interface Message<C = any> {
   content: C;
   buffers: Buffer[];
 }
+
+/** A message as received: its content is whatever JSON object the client sent (see message-contents.ts). */
+export type ReceivedMessage = Message<Record<string, unknown>>;
 
 /** The kernel's own session id: every message it sends carries it. */
 export const KERNEL_SESSION = randomUUID();

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'async_hooks';
 import type { Header } from './message';
+import { processSingleton } from './process-singleton';
 
 /**
  * Which request a piece of work belongs to. Every shell message is handled
@@ -17,8 +18,7 @@ export interface OutputContext {
 const KEY = Symbol.for('covalent-ts.kernel.outputContext');
 
 /** One store per process, even if this module is loaded twice. */
-export const outputContext: AsyncLocalStorage<OutputContext> =
-  (globalThis as any)[KEY] ?? ((globalThis as any)[KEY] = new AsyncLocalStorage<OutputContext>());
+export const outputContext: AsyncLocalStorage<OutputContext> = processSingleton(KEY, () => new AsyncLocalStorage<OutputContext>());
 
 export function currentOutputContext(): OutputContext | undefined {
   return outputContext.getStore();

@@ -1,11 +1,16 @@
-import type { Socket } from 'zeromq';
 import type { Message } from './message';
+import type { StreamContent } from './message-contents';
 import { encode, Signer } from './wire';
 
-/** One queued outgoing message; `stream` entries can still grow until sent. */
+/** Where the frames go: a zeromq socket (one send in flight at a time). */
+export interface FrameSink {
+  send(frames: Buffer[]): Promise<void>;
+}
+
+/** One queued outgoing message; a `stream` entry can still grow until it is sent. */
 interface Pending {
   msg: Message;
-  streamKey?: string;
+  stream?: { key: string; content: StreamContent };
 }
 
 /**
@@ -24,7 +29,7 @@ export class SocketSender {
   private closed = false;
 
   constructor(
-    private readonly socket: Socket & { send(frames: Buffer[]): Promise<void> },
+    private readonly socket: FrameSink,
     private readonly signer: Signer,
     private readonly log: (text: string) => void,
     private readonly maxStreamChars = 256 * 1024,
@@ -37,15 +42,15 @@ export class SocketSender {
   }
 
   /** Appends stream text, joining the last queued message when it is the same stream of the same parent. */
-  stream(msg: Message<{ name: string; text: string }>): void {
+  stream(msg: Message<StreamContent>): void {
     if (this.closed) return;
-    const key = `${(msg.parent_header as any).msg_id ?? ''}\u0000${msg.content.name}`;
-    const last = this.queue[this.queue.length - 1];
-    if (last && last.streamKey === key && last.msg.content.text.length + msg.content.text.length <= this.maxStreamChars) {
-      last.msg.content.text += msg.content.text;
+    const key = `${msg.parent_header.msg_id ?? ''}\u0000${msg.content.name}`;
+    const last = this.queue[this.queue.length - 1]?.stream;
+    if (last && last.key === key && last.content.text.length + msg.content.text.length <= this.maxStreamChars) {
+      last.content.text += msg.content.text;
       return;
     }
-    this.queue.push({ msg, streamKey: key });
+    this.queue.push({ msg, stream: { key, content: msg.content } });
     this.pump();
   }
 
@@ -72,7 +77,7 @@ export class SocketSender {
       while (this.queue.length > 0 && !this.closed) {
         const item = this.queue.shift()!;
         // Once shifted the entry is frozen: later text goes to a new message.
-        item.streamKey = undefined;
+        item.stream = undefined;
         try {
           await this.socket.send(encode(item.msg, this.signer));
         } catch (e) {

@@ -1,8 +1,10 @@
 import { TextDecoder } from 'util';
-import { currentOutputContext } from './output-context';
+import { currentOutputContext, type OutputContext } from './output-context';
+import type { StreamName } from './message-contents';
 
-export type StreamName = 'stdout' | 'stderr';
-export type StreamSink = (name: StreamName, text: string, parent: NonNullable<ReturnType<typeof currentOutputContext>>) => void;
+export type StreamSink = (name: StreamName, text: string, context: OutputContext) => void;
+type WriteFn = typeof process.stdout.write;
+type WriteCallback = (err?: Error | null) => void;
 
 /**
  * Replaces process.stdout/stderr.write once, for the life of the kernel.
@@ -17,8 +19,9 @@ export function captureStdio(sink: StreamSink): { restore(): void; log(text: str
     stderr: process.stderr.write.bind(process.stderr),
   };
   const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-  const make = (name: StreamName) =>
-    function write(chunk: any, encoding?: any, callback?: any): boolean {
+  // One function for both of Node's overloads: write(chunk, cb?) and write(chunk, encoding?, cb?).
+  const make = (name: StreamName): WriteFn =>
+    function write(chunk: string | Uint8Array, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean {
       if (typeof encoding === 'function') {
         callback = encoding;
         encoding = undefined;
@@ -35,12 +38,12 @@ export function captureStdio(sink: StreamSink): { restore(): void; log(text: str
       }
       return original.stderr(text, callback);
     };
-  process.stdout.write = make('stdout') as any;
-  process.stderr.write = make('stderr') as any;
+  process.stdout.write = make('stdout');
+  process.stderr.write = make('stderr');
   return {
     restore() {
-      process.stdout.write = original.stdout as any;
-      process.stderr.write = original.stderr as any;
+      process.stdout.write = original.stdout;
+      process.stderr.write = original.stderr;
     },
     log(text: string) {
       original.stderr(text);

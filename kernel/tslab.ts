@@ -1,4 +1,5 @@
 import { createRequire } from 'module';
+import type { DisplayDataContent } from './message-contents';
 
 /**
  * The pieces of tslab (pinned in package.json) the kernel reuses: the
@@ -11,8 +12,9 @@ const req = createRequire(require.resolve('tslab/package.json'));
 
 export const tslabExecutor: typeof import('tslab/dist/executor') = req('./dist/executor');
 export const tslabConverter: typeof import('tslab/dist/converter') = req('./dist/converter');
-export const tslabInspect: { printQuickInfo(info: any): string } = req('./dist/inspect');
+export const tslabInspect: typeof import('tslab/dist/inspect') = req('./dist/inspect');
 /** Module whose `lastWriteDisplayData` tslab's `display.*` functions call. */
-export const tslabJupyter: { lastWriteDisplayData: ((data: any, update: boolean) => void) | null } = req('./dist/jupyter');
-export const tsForTslab: any = createRequire(require.resolve('tslab/dist/converter'))('@tslab/typescript-for-tslab');
+export const tslabJupyter: { lastWriteDisplayData: ((data: DisplayDataContent, update: boolean) => void) | null } = req('./dist/jupyter');
+/** The TypeScript build tslab ships (its own fork, the one its converter type-checks with). */
+export const tsForTslab: typeof import('@tslab/typescript-for-tslab') = createRequire(require.resolve('tslab/dist/converter'))('@tslab/typescript-for-tslab');
 export const tslabVersion: string = req('./package.json').version;

@@ -1,6 +1,7 @@
 import { createHmac, getHashes, timingSafeEqual } from 'crypto';
 import { CtError, ErrorCodes } from '../src/errors';
-import type { Header, Message } from './message';
+import type { Header, Message, ReceivedMessage } from './message';
+import { isRecord } from './is-record';
 
 const DELIMITER = Buffer.from('<IDS|MSG>');
 
@@ -62,7 +63,7 @@ export class Signer {
 }
 
 /** Decodes and authenticates the frames of one message from a ROUTER socket. */
-export function decode(frames: Buffer[], signer: Signer): Message {
+export function decode(frames: Buffer[], signer: Signer): ReceivedMessage {
   const at = frames.findIndex((f) => f.equals(DELIMITER));
   if (at < 0) throw new WireError('missing <IDS|MSG> delimiter');
   if (frames.length < at + 6) throw new WireError(`too few frames (${frames.length})`);
@@ -70,23 +71,26 @@ export function decode(frames: Buffer[], signer: Signer): Message {
   const parts = frames.slice(at + 2, at + 6);
   // Authenticate before parsing: nothing from an unauthenticated sender reaches JSON.parse.
   signer.verify(signature, parts);
-  let header: Header, parent: any, metadata: any, content: any;
+  let header: unknown, parent: unknown, metadata: unknown, content: unknown;
   try {
-    [header, parent, metadata, content] = parts.map((p) => JSON.parse(p.toString('utf8')));
+    [header, parent, metadata, content] = parts.map((p): unknown => JSON.parse(p.toString('utf8')));
   } catch (e) {
     throw new WireError(`malformed JSON in message: ${(e as Error).message}`);
   }
-  if (!header || typeof header !== 'object' || typeof header.msg_type !== 'string' || typeof header.msg_id !== 'string') {
-    throw new WireError('message header lacks msg_type or msg_id');
-  }
+  if (!isHeader(header)) throw new WireError('message header lacks msg_type or msg_id');
   return {
     identities: frames.slice(0, at),
     header,
-    parent_header: parent && typeof parent === 'object' ? parent : {},
-    metadata: metadata && typeof metadata === 'object' ? metadata : {},
-    content: content && typeof content === 'object' ? content : {},
+    parent_header: isRecord(parent) ? (parent as Header | Record<string, never>) : {},
+    metadata: isRecord(metadata) ? metadata : {},
+    content: isRecord(content) ? content : {},
     buffers: frames.slice(at + 6),
   };
+}
+
+/** What the kernel relies on in a header: its type and id (the rest is echoed as sent). */
+function isHeader(value: unknown): value is Header {
+  return isRecord(value) && typeof value.msg_type === 'string' && typeof value.msg_id === 'string';
 }
 
 /** Encodes and signs a message into frames. */

@@ -94,7 +94,7 @@ describe('malformed comm payloads get an error reply with a null id', () => {
 describe('cancel over the comm', () => {
   test('cancel_tasks stops one task, replies with the report, and pushes deltas in sequence', async () => {
     const snap = (await comm.request({ v: V, type: 'subscribe', dispatchId: running })).result.snapshot;
-    const target = snap.nodes.find((n: any) => n.status === 'RUNNING' || n.status === 'NEW_OBJECT');
+    const target = snap.nodes.find((n: any) => ['RUNNING', 'QUEUED', 'NEW_OBJECT'].includes(n.status)); // QUEUED: waiting for a free local worker
     const reply = await comm.request({ v: V, type: 'cancel_tasks', dispatchId: running, taskIds: [target.id], reason: 'from the test' });
     expect(reply.ok).toBe(true);
     expect(reply.result).toMatchObject({ dispatchId: running, source: 'comm', reason: 'from the test', requestedTaskIds: [target.id] });
