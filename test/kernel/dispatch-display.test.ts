@@ -11,7 +11,9 @@ beforeAll(async () => {
   const r = await k.client.execute(`import * as ct from 'covalent-ts';
 const inc = ct.electron((x: number) => x + 1);
 const chatty = ct.electron(async (x: number) => { console.log("task says hi"); await new Promise((r) => setTimeout(r, 2500)); console.log("task says bye"); return x * 10; });
-const flow = ct.lattice((x: number) => chatty(inc(x)));`);
+const flow = ct.lattice((x: number) => chatty(inc(x)));
+const step = ct.electron(async (x: number) => { await new Promise((r) => setTimeout(r, 400)); return x + 1; });
+const steps = ct.lattice((x: number) => step(step(step(step(x)))));`);
   expect(r.reply.content.status).toBe('ok');
 });
 afterAll(async () => {
@@ -70,4 +72,17 @@ test('ct.show of an unknown dispatch reports the error in the cell', async () =>
   const s = await k.client.execute('ct.show("no-such-dispatch")');
   await k.client.waitFor(() => streamText(k.client.children(s.req)).includes('no-such-dispatch'), 20000, 'error text');
   expect(streamText(k.client.children(s.req))).toMatch(/ct\.show: No dispatch with id "no-such-dispatch"/);
+});
+
+// The other half, a comm subscribed (the final state only), is 'one channel while a comm is subscribed' in comm-protocol.test.ts.
+test('without a subscribed comm, the display follows the running dispatch, then shows its final state', async () => {
+  const updates = (id: string) =>
+    k.client.iopubMessages
+      .filter((m) => m.header.msg_type === 'update_display_data' && m.content.transient.display_id === `covalent-ts-dispatch-${id}`)
+      .map((m) => m.content.data[MIME].snapshot.status as string);
+  const id = idOf((await k.client.execute('await ct.dispatch(steps)(0)')).iopub);
+  await k.client.execute(`await ct.getResult(${JSON.stringify(id)}, { wait: true }); 0`);
+  await k.client.waitFor(() => updates(id).find((st) => st === 'COMPLETED'), 20000, 'the final display update');
+  expect(updates(id).filter((st) => st === 'RUNNING').length).toBeGreaterThanOrEqual(1);
+  expect(updates(id)[updates(id).length - 1]).toBe('COMPLETED');
 });

@@ -6,15 +6,15 @@ import type { DispatchController } from '../model/dispatch-controller';
 import type { DispatchModel, ModelChange } from '../model/dispatch-model';
 import { isTerminal } from 'covalent-ts-protocol';
 import { dispatchCancelBlock, modeBlock, taskCancelBlock, type CancelContext } from './cancel-policy';
-import { STATUS_GLYPH } from '../model/status';
-import { renderDetails, formatTime } from './details-view';
-import { statusLabel } from './labels';
+import { renderDetails } from './details-view';
 import { CommandIDs } from '../commands';
 import { drawEdges } from './edges';
+import { GraphToolbar } from './graph-toolbar';
+import { Downstream } from './downstream';
+import { ElapsedClock } from './elapsed-clock';
 import { layoutGraph, NODE_HEIGHT, NODE_WIDTH, type GraphLayout } from './layout';
 import { NodeElement, type CancelBlock, type NodeContext } from './node-element';
 import { PanZoom } from './pan-zoom';
-import { Reachability } from './reachability';
 
 export interface DispatchGraphOptions {
   model: DispatchModel;
@@ -151,7 +151,7 @@ export class DispatchGraph extends Widget {
     }
     this._subGraphs.clear();
     this.controller?.dispose();
-    this._stopTicker();
+    this._clock.stop();
     this._panZoom.dispose();
     super.dispose();
   }
@@ -166,42 +166,17 @@ export class DispatchGraph extends Widget {
     node.setAttribute('role', 'region');
     node.dataset.dispatchId = this.model.dispatchId;
 
-    const bar = document.createElement('div');
-    bar.className = 'jp-CovalentGraph-toolbar';
-    this._title = document.createElement('span');
-    this._title.className = 'jp-CovalentGraph-title';
-    this._status = document.createElement('span');
-    this._status.className = 'jp-CovalentGraph-status';
-    this._mode = document.createElement('span');
-    this._mode.className = 'jp-CovalentGraph-mode';
-    const spacer = document.createElement('span');
-    spacer.className = 'jp-CovalentGraph-spacer';
-    const tool = (label: string, text: string, action: () => void) => {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'jp-CovalentGraph-tool jp-mod-styled';
-      b.textContent = text;
-      b.title = label;
-      b.setAttribute('aria-label', label);
-      b.addEventListener('click', action);
-      return b;
-    };
-    const zoomIn = tool(t.__('Zoom in'), '+', () => this._panZoom.zoomBy(1.25));
-    const zoomOut = tool(t.__('Zoom out'), '−', () => this._panZoom.zoomBy(0.8));
-    const fit = tool(t.__('Fit graph to view'), '⤢', () => this._panZoom.fit());
-    this._cancelDispatch = document.createElement('button');
-    this._cancelDispatch.type = 'button';
-    this._cancelDispatch.className = 'jp-CovalentGraph-cancelDispatch jp-mod-styled jp-mod-warn';
-    this._cancelDispatch.textContent = t.__('Cancel dispatch');
-    this._cancelDispatch.setAttribute('aria-label', t.__('Cancel dispatch'));
-    this._cancelDispatch.addEventListener('click', () => {
-      if (this._commands?.hasCommand(CommandIDs.cancelDispatch)) {
-        void this._commands.execute(CommandIDs.cancelDispatch, { dispatchId: this.model.dispatchId });
-      } else {
-        void this.cancelDispatch();
+    this._toolbar = new GraphToolbar(t, {
+      zoomBy: factor => this._panZoom.zoomBy(factor),
+      fit: () => this._panZoom.fit(),
+      cancelDispatch: () => {
+        if (this._commands?.hasCommand(CommandIDs.cancelDispatch)) {
+          void this._commands.execute(CommandIDs.cancelDispatch, { dispatchId: this.model.dispatchId });
+        } else {
+          void this.cancelDispatch();
+        }
       }
     });
-    bar.append(this._title, this._status, this._mode, spacer, zoomIn, zoomOut, fit, this._cancelDispatch);
 
     this._message = document.createElement('div');
     this._message.className = 'jp-CovalentGraph-message';
@@ -229,7 +204,7 @@ export class DispatchGraph extends Widget {
     this._subContainer = document.createElement('div');
     this._subContainer.className = 'jp-CovalentGraph-sublattices';
 
-    node.append(bar, this._message, body, this._subContainer);
+    node.append(this._toolbar.node, this._message, body, this._subContainer);
     this._panZoom = new PanZoom(this._viewport, this._canvas, scale => {
       // Text smaller than ~5 px is unreadable and costs most of each frame to
       // paint: below this zoom the graph shows boxes with status borders only.
@@ -268,7 +243,7 @@ export class DispatchGraph extends Widget {
         el.willCancel = false;
       }
     }
-    this._previewSet = id === null ? [] : [id, ...this._unfinishedDownstream(id)];
+    this._previewSet = id === null ? [] : [id, ...this._downstream.unfinished(id)];
     this._previewed = id;
     // Farther ancestors of a task that just finished are not redrawn for it:
     // bring the button's description up to date before anyone reads it.
@@ -286,38 +261,6 @@ export class DispatchGraph extends Widget {
     this._canvas.classList.toggle('jp-mod-previewCancel', id !== null);
   }
 
-  /** What cancelling `id` also stops: its downstream tasks that have not finished. */
-  private _unfinishedDownstream(id: number): number[] {
-    if (this._reach) {
-      return this._reach.downstream(id);
-    }
-    // A graph too large for the bit sets: walk it (only on hover or focus).
-    const seen = new Set<number>();
-    const stack = [...(this._children.get(id) ?? [])];
-    while (stack.length) {
-      const next = stack.pop()!;
-      if (!seen.has(next) && next !== id) {
-        seen.add(next);
-        stack.push(...(this._children.get(next) ?? []));
-      }
-    }
-    return [...seen].filter(d => {
-      const n = this.model.node(d);
-      return !!n && !isTerminal(n.status);
-    }).sort((a, b) => a - b);
-  }
-
-  /** Unfinished tasks downstream of `n`; -1 when not known without a walk (very large graphs). */
-  private _downstreamCount(n: NodeView, walk: boolean): number {
-    if (isTerminal(n.status)) {
-      return 0;
-    }
-    if (this._reach) {
-      return this._reach.countDownstream(n.id);
-    }
-    return walk ? this._unfinishedDownstream(n.id).length : -1;
-  }
-
   /** The clock of elapsed times: now while live; a snapshot stays at the moment it was taken. */
   private _now(): number {
     const m = this.model;
@@ -329,7 +272,7 @@ export class DispatchGraph extends Widget {
     return {
       block: this.cancelBlock(n),
       expanded: this._subGraphs.has(n.id),
-      downstream: this._downstreamCount(n, walk),
+      downstream: this._downstream.count(n, walk),
       now
     };
   }
@@ -337,32 +280,7 @@ export class DispatchGraph extends Widget {
   /** Patch one node and keep the elapsed-time clock running while any node needs it. */
   private _updateNode(n: NodeView, el: NodeElement, now?: number, walk = false): void {
     el.update(n, this._context(n, now, walk));
-    if (el.ticking) {
-      this._ticking.add(n.id);
-    } else {
-      this._ticking.delete(n.id);
-    }
-  }
-
-  private _syncTicker(): void {
-    if (this._ticking.size && this.model.mode === 'live' && this._ticker === null) {
-      // Whole seconds are what the label shows: one tick a second, running nodes only.
-      this._ticker = setInterval(() => {
-        const now = Date.now();
-        for (const id of this._ticking) {
-          this._elements.get(id)?.tick(now);
-        }
-      }, 1000);
-    } else if (!this._ticking.size || this.model.mode !== 'live') {
-      this._stopTicker();
-    }
-  }
-
-  private _stopTicker(): void {
-    if (this._ticker !== null) {
-      clearInterval(this._ticker);
-      this._ticker = null;
-    }
+    this._clock.set(n.id, el.ticking);
   }
 
   private _onNodeClick(ev: MouseEvent): void {
@@ -462,7 +380,7 @@ export class DispatchGraph extends Widget {
     for (const id of this._dirty) {
       const n = this.model.node(id);
       if (n) {
-        this._reach?.setCounted(id, !isTerminal(n.status));
+        this._downstream.update(n);
       }
     }
     const now = this._now();
@@ -473,7 +391,7 @@ export class DispatchGraph extends Widget {
         this._updateNode(n, el, now);
       }
     }
-    this._syncTicker();
+    this._clock.sync(this.model.mode === 'live');
     if (this._selected !== null && this._dirty.has(this._selected)) {
       renderDetails(this._details, this.model.node(this._selected), this._trans);
     }
@@ -484,19 +402,7 @@ export class DispatchGraph extends Widget {
     const nodes = [...this.model.nodes.values()];
     this._graphLayout = layoutGraph(nodes);
     const layout = this._graphLayout;
-    this._children.clear();
-    for (const n of nodes) {
-      for (const d of n.dependsOn) {
-        (this._children.get(d) ?? this._children.set(d, []).get(d)!).push(n.id);
-      }
-    }
-    this._reach = Reachability.build(
-      nodes.map(n => n.id),
-      id => this.model.node(id)?.dependsOn ?? []
-    );
-    for (const n of nodes) {
-      this._reach?.setCounted(n.id, !isTerminal(n.status));
-    }
+    this._downstream.rebuild(nodes, id => this.model.node(id));
     const keep = new Set<number>();
     const fragment = document.createDocumentFragment();
     const now = this._now();
@@ -519,10 +425,10 @@ export class DispatchGraph extends Widget {
       if (!keep.has(id)) {
         el.element.remove();
         this._elements.delete(id);
-        this._ticking.delete(id);
+        this._clock.set(id, false);
       }
     }
-    this._syncTicker();
+    this._clock.sync(this.model.mode === 'live');
     drawEdges(this._edges, layout);
     this._canvas.style.width = `${layout.width}px`;
     this._canvas.style.height = `${layout.height}px`;
@@ -535,31 +441,11 @@ export class DispatchGraph extends Widget {
   }
 
   private _renderHeader(): void {
-    const t = this._trans;
     const m = this.model;
     this.node.dataset.status = m.status;
     this.node.dataset.mode = m.mode;
-    this.node.setAttribute('aria-label', t.__('Transport graph of dispatch %1', m.name || m.dispatchId));
-    this._title.textContent = `${m.name} · ${m.dispatchId}`;
-    this._title.title = this._title.textContent;
-    this._status.dataset.status = m.status;
-    this._status.textContent = `${STATUS_GLYPH[m.status]} ${statusLabel(t, m.status)}`;
-    if (m.mode === 'live') {
-      this._mode.textContent = t.__('Live');
-      this._mode.title = t.__('Following the running dispatch in the kernel');
-    } else if (m.modeReason === 'connecting') {
-      this._mode.textContent = t.__('Connecting…');
-      this._mode.title = '';
-    } else {
-      // Short, so the toolbar stays on one row; the full story is in the tooltip.
-      const taken = formatTime(m.takenAt) ?? m.takenAt;
-      this._mode.textContent = t.__('Snapshot %1', taken);
-      this._mode.title = t.__('Snapshot taken %1 (read-only). %2', taken, modeBlock(this.cancelContext, this._trans) ?? '');
-    }
-    this._mode.dataset.mode = m.mode;
-    const block = this.dispatchBlock;
-    this._cancelDispatch.disabled = block !== null;
-    this._cancelDispatch.title = block ?? t.__('Cancel every unfinished task of this dispatch');
+    this.node.setAttribute('aria-label', this._trans.__('Transport graph of dispatch %1', m.name || m.dispatchId));
+    this._toolbar.render(m, { dispatchBlock: this.dispatchBlock, modeBlock: modeBlock(this.cancelContext, this._trans) });
   }
 
   private _trans: TranslationBundle;
@@ -568,15 +454,14 @@ export class DispatchGraph extends Widget {
   private _openSublattice?: DispatchGraphOptions['openSublattice'];
   private _requestFrame: (cb: () => void) => unknown;
   private _graphLayout: GraphLayout | null = null;
-  /** Dependents of each node, from the last layout. */
-  private _children = new Map<number, number[]>();
-  /** Downstream sets of every node (null for very large graphs). */
-  private _reach: Reachability | null = null;
+  private _downstream = new Downstream();
   private _previewed: number | null = null;
   private _previewSet: number[] = [];
-  /** Nodes whose elapsed time is running. */
-  private _ticking = new Set<number>();
-  private _ticker: ReturnType<typeof setInterval> | null = null;
+  private _clock = new ElapsedClock((now, ids) => {
+    for (const id of ids) {
+      this._elements.get(id)?.tick(now);
+    }
+  });
   private _elements = new Map<number, NodeElement>();
   private _subGraphs = new Map<number, DispatchGraph>();
   private _selected: number | null = null;
@@ -584,10 +469,7 @@ export class DispatchGraph extends Widget {
   private _dirtyStructure = false;
   private _dirtyDispatch = false;
   private _framePending = false;
-  private _title!: HTMLSpanElement;
-  private _status!: HTMLSpanElement;
-  private _mode!: HTMLSpanElement;
-  private _cancelDispatch!: HTMLButtonElement;
+  private _toolbar!: GraphToolbar;
   private _message!: HTMLDivElement;
   private _viewport!: HTMLDivElement;
   private _canvas!: HTMLDivElement;
