@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import Ajv from 'ajv';
 import { ErrorCodes, InvalidInputError } from '../errors';
 import type { RowSource } from '../store/store';
-import type { DispatchRow, NodeRow } from '../store/schema';
+import { newNodeRow, type DispatchRow, type NodeRow } from '../store/row-codec';
 
 /**
  * The file `covalent-ts export` writes and `covalent-ts import` reads: one
@@ -15,40 +15,32 @@ export const EXPORT_FORMAT_VERSION = 1;
 /** Outputs (and results) larger than this stay behind; the file says so. */
 export const SMALL_OUTPUT_BYTES = 64 * 1024;
 
-export interface ExportedNode {
+/** The node fields an export carries as they are (the id, executor label and output are renamed or encoded). */
+const NODE_FIELDS = [
+  'name', 'kind', 'status', 'startedAt', 'completedAt', 'error', 'cancelRequested', 'cancelReason', 'cancelSource',
+  'cancelOutcome', 'cancelDetail', 'jobHandle', 'subDispatchId', 'dependsOn',
+] as const satisfies ReadonlyArray<keyof NodeRow>;
+const DISPATCH_FIELDS = ['name', 'status', 'startedAt', 'completedAt', 'parentDispatchId', 'parentNodeId', 'error'] as const satisfies ReadonlyArray<keyof DispatchRow>;
+
+export type ExportedNode = Pick<NodeRow, (typeof NODE_FIELDS)[number]> & {
   id: number;
-  name: string;
-  kind: string;
-  status: string;
   executor: string | null;
-  startedAt: string | null;
-  completedAt: string | null;
   /** base64 of the serialized output, when small; null otherwise. */
   output: string | null;
   outputOmitted: boolean;
-  error: string | null;
-  cancelRequested: boolean;
-  cancelReason: string | null;
-  cancelSource: string | null;
-  cancelOutcome: string | null;
-  cancelDetail: string | null;
-  jobHandle: string | null;
-  subDispatchId: string | null;
-  dependsOn: number[];
-}
+};
 
-export interface ExportedDispatch {
+export type ExportedDispatch = Pick<DispatchRow, (typeof DISPATCH_FIELDS)[number]> & {
   id: string;
-  name: string;
-  status: string;
-  startedAt: string | null;
-  completedAt: string | null;
-  parentDispatchId: string | null;
-  parentNodeId: number | null;
-  error: string | null;
   result: string | null;
   resultOmitted: boolean;
   nodes: ExportedNode[];
+};
+
+function pick<T, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = from[k];
+  return out;
 }
 
 export interface ExportFile {
@@ -67,37 +59,12 @@ export function exportedDispatch(d: DispatchRow, nodes: NodeRow[]): ExportedDisp
   const [result, resultOmitted] = small(d.result);
   return {
     id: d.dispatchId,
-    name: d.name,
-    status: d.status,
-    startedAt: d.startedAt,
-    completedAt: d.completedAt,
-    parentDispatchId: d.parentDispatchId,
-    parentNodeId: d.parentNodeId,
-    error: d.error,
+    ...pick(d, DISPATCH_FIELDS),
     result,
     resultOmitted,
     nodes: nodes.map((n) => {
       const [output, outputOmitted] = small(n.output);
-      return {
-        id: n.nodeId,
-        name: n.name,
-        kind: n.kind,
-        status: n.status,
-        executor: n.executorLabel,
-        startedAt: n.startedAt,
-        completedAt: n.completedAt,
-        output,
-        outputOmitted,
-        error: n.error,
-        cancelRequested: n.cancelRequested,
-        cancelReason: n.cancelReason,
-        cancelSource: n.cancelSource,
-        cancelOutcome: n.cancelOutcome,
-        cancelDetail: n.cancelDetail,
-        jobHandle: n.jobHandle,
-        subDispatchId: n.subDispatchId,
-        dependsOn: n.dependsOn,
-      };
+      return { id: n.nodeId, ...pick(n, NODE_FIELDS), executor: n.executorLabel, output, outputOmitted };
     }),
   };
 }
@@ -196,13 +163,11 @@ export function importedRows(d: ExportedDispatch, from: ExportFile['exportedBy']
     }),
     nodeRow: (i) => {
       const n = d.nodes[i];
-      return {
-        nodeId: n.id, name: n.name, kind: n.kind, status: n.status, executorConfig: null, executorLabel: n.executor ?? null,
-        startedAt: n.startedAt ?? null, completedAt: n.completedAt ?? null, output: bytes(n.output), error: n.error ?? null,
-        cancelRequested: n.cancelRequested === true, cancelReason: n.cancelReason ?? null, cancelSource: n.cancelSource ?? null,
-        cancelOutcome: n.cancelOutcome ?? null, cancelDetail: n.cancelDetail ?? null, jobHandle: n.jobHandle ?? null,
-        subDispatchId: n.subDispatchId ?? null, dependsOn: n.dependsOn,
-      };
+      // Fields missing from the file (an older or hand-made export) read as empty.
+      const given = Object.fromEntries(NODE_FIELDS.filter((k) => n[k] !== undefined).map((k) => [k, n[k]]));
+      const row = newNodeRow({ ...given, nodeId: n.id, name: n.name, kind: n.kind, executorLabel: n.executor ?? null, output: bytes(n.output) });
+      row.cancelRequested = n.cancelRequested === true;
+      return row;
     },
     nodeCount: () => d.nodes.length,
   };

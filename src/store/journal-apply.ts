@@ -1,6 +1,9 @@
 import type { Database, Statement } from 'sql.js';
 import type { JournalEntry } from './journal';
-import { isTerminal } from '../workflow/status';
+import { isTerminal } from '../protocol/status';
+import {
+  column, DISPATCHES, encodeRow, fromJson, insertSql, newNodeRow, NODES, rowFromJson, TERMINAL_SQL, toSql, type DispatchRow, type NodeRow,
+} from './row-codec';
 
 /**
  * How journal entries change the database: the merge rules of the store
@@ -13,39 +16,58 @@ import { isTerminal } from '../workflow/status';
  *   for a node or a dispatch; nor do its output, error and completion time.
  * - Creation entries only insert what is missing.
  */
-const TERMINAL = `('COMPLETED', 'FAILED', 'CANCELLED')`;
+
+/**
+ * How a `node` entry's fact merges into the stored node:
+ * - `final`: taken (when given) unless the stored status is terminal: a terminal state, and what came with it, stays;
+ * - `first`: the first value stored stays;
+ * - `latest`: the newest value given wins;
+ * - `flag`: once set, stays set.
+ */
+export const NODE_MERGE_RULES = {
+  status: 'final',
+  startedAt: 'first',
+  completedAt: 'final',
+  output: 'final',
+  outputRef: 'final',
+  error: 'final',
+  cancelRequested: 'flag',
+  cancelReason: 'first',
+  cancelSource: 'first',
+  cancelOutcome: 'final',
+  cancelDetail: 'final',
+  jobHandle: 'latest',
+  subDispatchId: 'first',
+  cost: 'final',
+  limitWarning: 'latest',
+} as const satisfies Partial<Record<keyof NodeRow, 'final' | 'first' | 'latest' | 'flag'>>;
+
+/** The node fields a `node` journal entry carries. */
+export type NodeFact = keyof typeof NODE_MERGE_RULES;
+export const NODE_FACTS = Object.keys(NODE_MERGE_RULES) as NodeFact[];
+
+const keptIfTerminal = (col: string, value: string) => `CASE WHEN status IN ${TERMINAL_SQL} THEN ${col} ELSE ${value} END`;
+
+/** In SET, column names are the row's values before the update: a stored terminal row keeps everything. */
+function mergeSql(fact: NodeFact): string {
+  const col = column(NODES, fact).name;
+  const rule = NODE_MERGE_RULES[fact];
+  const value =
+    rule === 'final' ? keptIfTerminal(col, `COALESCE(?, ${col})`)
+    : rule === 'first' ? `COALESCE(${col}, ?)`
+    : rule === 'latest' ? `COALESCE(?, ${col})`
+    : `MAX(${col}, ?)`;
+  return `${col} = ${value}`;
+}
 
 const SQL = {
-  insertDispatch: `INSERT OR IGNORE INTO dispatches (dispatch_id, name, status, started_at, completed_at, parent_dispatch_id,
-      parent_node_id, owner_pid, owner_host, owner_start_time, error, result, result_ref, node_count, updated_at,
-      redispatch_of, inputs, cost, limit_warning)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?,?,?,?,?)`,
-  insertNode: `INSERT OR IGNORE INTO nodes (dispatch_id, node_id, name, kind, status, executor_config, executor_label,
-      started_at, completed_at, output, output_ref, error, cancel_requested, cancel_reason, cancel_source,
-      cancel_outcome, cancel_detail, job_handle, sub_dispatch_id, depends_on, reuse_key, reused_from)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-  // In SET, column names are the row's values before the update: a stored terminal row keeps everything.
-  updateNode: `UPDATE nodes SET
-      status = CASE WHEN status IN ${TERMINAL} THEN status ELSE ? END,
-      started_at = COALESCE(started_at, ?),
-      completed_at = CASE WHEN status IN ${TERMINAL} THEN completed_at ELSE COALESCE(?, completed_at) END,
-      output = CASE WHEN status IN ${TERMINAL} THEN output ELSE COALESCE(?, output) END,
-      output_ref = CASE WHEN status IN ${TERMINAL} THEN output_ref ELSE COALESCE(?, output_ref) END,
-      error = CASE WHEN status IN ${TERMINAL} THEN error ELSE COALESCE(?, error) END,
-      cancel_requested = MAX(cancel_requested, ?),
-      cancel_reason = COALESCE(cancel_reason, ?),
-      cancel_source = COALESCE(cancel_source, ?),
-      cancel_outcome = CASE WHEN status IN ${TERMINAL} THEN cancel_outcome ELSE COALESCE(?, cancel_outcome) END,
-      cancel_detail = CASE WHEN status IN ${TERMINAL} THEN cancel_detail ELSE COALESCE(?, cancel_detail) END,
-      job_handle = COALESCE(?, job_handle),
-      sub_dispatch_id = COALESCE(sub_dispatch_id, ?),
-      cost = CASE WHEN status IN ${TERMINAL} THEN cost ELSE COALESCE(?, cost) END,
-      limit_warning = COALESCE(?, limit_warning)
-     WHERE dispatch_id = ? AND node_id = ?`,
+  insertDispatch: insertSql(DISPATCHES, { orIgnore: true }),
+  insertNode: insertSql(NODES, { orIgnore: true }),
+  updateNode: `UPDATE nodes SET ${NODE_FACTS.map(mergeSql).join(', ')} WHERE dispatch_id = ? AND node_id = ?`,
   finalDispatch: `UPDATE dispatches SET status = ?, error = COALESCE(?, error), completed_at = COALESCE(completed_at, ?),
       result = COALESCE(?, result), result_ref = COALESCE(?, result_ref), cost = COALESCE(?, cost),
       limit_warning = COALESCE(?, limit_warning)
-     WHERE dispatch_id = ? AND status NOT IN ${TERMINAL}`,
+     WHERE dispatch_id = ? AND status NOT IN ${TERMINAL_SQL}`,
   cancelFlags: `UPDATE nodes SET cancel_requested = 1, cancel_reason = COALESCE(cancel_reason, ?), cancel_source = COALESCE(cancel_source, ?)
      WHERE dispatch_id = ? AND node_id = ?`,
   handle: `UPDATE nodes SET job_handle = ?, status = CASE WHEN status = 'NEW_OBJECT' THEN 'RUNNING' ELSE status END
@@ -53,10 +75,11 @@ const SQL = {
   // A node left CANCELLING (its kill unconfirmed) has not completed: its completion time stays empty.
   finalNode: `UPDATE nodes SET status = ?, cancel_outcome = COALESCE(?, cancel_outcome), cancel_detail = COALESCE(?, cancel_detail),
       completed_at = CASE WHEN ? THEN COALESCE(completed_at, ?) ELSE completed_at END
-     WHERE dispatch_id = ? AND node_id = ? AND status NOT IN ${TERMINAL}`,
+     WHERE dispatch_id = ? AND node_id = ? AND status NOT IN ${TERMINAL_SQL}`,
 } as const;
 
-const fromB64 = (v: unknown): Uint8Array | null => (typeof v === 'string' ? Buffer.from(v, 'base64') : null);
+const FACT_COLUMNS = NODE_FACTS.map((f) => column(NODES, f));
+const RESULT = column(DISPATCHES, 'result');
 
 /** Applies entries to one database with prepared statements; `free()` when done (before the next export). */
 export class JournalApplier {
@@ -72,39 +95,31 @@ export class JournalApplier {
 
   apply(e: JournalEntry): void {
     if (!e || typeof e !== 'object') return;
-    const now = new Date().toISOString();
     switch (e.t) {
-      case 'dispatch': {
-        const d = e.row;
-        this.stmt('insertDispatch').run([
-          d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId, d.ownerPid,
-          d.ownerHost, d.ownerStartTime ?? null, d.error, fromB64(d.result), d.nodeCount, now,
-          d.redispatchOf ?? null, fromB64(d.inputs ?? null), d.cost ?? null, d.limitWarning ?? null,
-        ]);
+      case 'dispatch':
+        this.insertDispatch(rowFromJson(DISPATCHES, e.row as unknown as Record<string, unknown>));
         return;
-      }
       case 'graph': {
         const ins = this.stmt('insertNode');
         for (let i = 0; i < e.names.length; i++) {
           const c = e.config[i];
-          ins.run([
-            e.dispatchId, i, e.names[i], e.kinds[i], 'NEW_OBJECT', c >= 0 ? e.configs[c] : null, e.labels[e.label[i]] ?? null,
-            null, null, null, null, null, 0, null, null, null, null, null, null, JSON.stringify(e.dependsOn[i] ?? []),
-            e.reuseKeys?.[i] ?? null, e.reusedFrom?.[i] ?? null,
-          ]);
+          const row = newNodeRow({
+            nodeId: i, name: e.names[i], kind: e.kinds[i], executorConfig: c >= 0 ? e.configs[c] : null, executorLabel: e.labels[e.label[i]] ?? null,
+            dependsOn: e.dependsOn[i] ?? [], reuseKey: e.reuseKeys?.[i] ?? null, reusedFrom: e.reusedFrom?.[i] ?? null,
+          });
+          ins.run(encodeRow(NODES, row, { dispatch_id: e.dispatchId }) as any[]);
         }
         return;
       }
-      case 'node':
-        this.stmt('updateNode').run([
-          e.status, e.startedAt, e.completedAt, fromB64(e.output), e.outputRef, e.error, e.cancelRequested ? 1 : 0,
-          e.cancelReason, e.cancelSource, e.cancelOutcome, e.cancelDetail, e.jobHandle, e.subDispatchId, e.cost ?? null,
-          e.limitWarning ?? null, e.dispatchId, e.nodeId,
-        ]);
+      case 'node': {
+        const facts = e as Record<string, unknown>;
+        const params = FACT_COLUMNS.map((c) => toSql(c, fromJson(c, facts[c.field!])));
+        this.stmt('updateNode').run([...params, e.dispatchId, e.nodeId] as any[]);
         return;
+      }
       case 'dispatch-final':
         this.stmt('finalDispatch').run([
-          e.status, e.error, e.at, fromB64(e.result ?? null), e.resultRef ?? null, e.cost ?? null, e.limitWarning ?? null, e.dispatchId,
+          e.status, e.error, e.at, fromJson(RESULT, e.result) as Uint8Array | null, e.resultRef ?? null, e.cost ?? null, e.limitWarning ?? null, e.dispatchId,
         ]);
         return;
       case 'rows':
@@ -124,20 +139,14 @@ export class JournalApplier {
     });
   }
 
+  private insertDispatch(d: DispatchRow): void {
+    this.stmt('insertDispatch').run(encodeRow(DISPATCHES, d, { updated_at: new Date().toISOString() }) as any[]);
+  }
+
   private applyLegacyRows(e: Extract<JournalEntry, { t: 'rows' }>): void {
-    const d = e.dispatch as Record<string, any>;
-    this.stmt('insertDispatch').run([
-      d.dispatchId, d.name, d.status, d.startedAt, d.completedAt, d.parentDispatchId, d.parentNodeId, d.ownerPid,
-      d.ownerHost, d.ownerStartTime ?? null, d.error, fromB64(d.result), d.nodeCount, new Date().toISOString(),
-      d.redispatchOf ?? null, fromB64(d.inputs), d.cost ?? null, d.limitWarning ?? null,
-    ]);
-    for (const n of e.nodes as Array<Record<string, any>>) {
-      this.stmt('insertNode').run([
-        d.dispatchId, n.nodeId, n.name, n.kind, n.status, n.executorConfig, n.executorLabel, n.startedAt, n.completedAt,
-        fromB64(n.output), null, n.error, n.cancelRequested ? 1 : 0, n.cancelReason, n.cancelSource, n.cancelOutcome,
-        n.cancelDetail, n.jobHandle, n.subDispatchId, JSON.stringify(n.dependsOn ?? []), n.reuseKey ?? null, n.reusedFrom ?? null,
-      ]);
-    }
+    const d = rowFromJson(DISPATCHES, e.dispatch);
+    this.insertDispatch(d);
+    for (const n of e.nodes) this.stmt('insertNode').run(encodeRow(NODES, rowFromJson(NODES, n), { dispatch_id: d.dispatchId }) as any[]);
   }
 
   free(): void {

@@ -1,5 +1,6 @@
-import type { JournalEntry } from './journal';
-import type { DispatchRow, NodeRow } from './schema';
+import type { JournalEntry, NodeFacts } from './journal';
+import { NODE_FACTS } from './journal-apply';
+import { column, DISPATCHES, NODES, rowToJson, toJson, type DispatchRow, type NodeRow } from './row-codec';
 
 /** Where a dispatch's rows come from when the store writes them (the dispatcher's live state). */
 export interface RowSource {
@@ -8,7 +9,8 @@ export interface RowSource {
   nodeCount(): number;
 }
 
-const b64 = (b: Uint8Array | null): string | null => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') : null);
+const RESULT = column(DISPATCHES, 'result');
+const FACT_COLUMNS = NODE_FACTS.map((f) => column(NODES, f));
 
 /** The entries that make a new dispatch durable: its row, and its nodes column-wise. */
 export function creationEntries(source: RowSource): JournalEntry[] {
@@ -41,33 +43,23 @@ export function creationEntries(source: RowSource): JournalEntry[] {
     label[i] = li;
   }
   return [
-    { t: 'dispatch', row: { ...d, ownerStartTime: d.ownerStartTime ?? null, result: b64(d.result), inputs: b64(d.inputs ?? null) } },
+    { t: 'dispatch', row: rowToJson(DISPATCHES, d) },
     { t: 'graph', dispatchId: d.dispatchId, names, kinds, config, configs, labels, label, dependsOn, reuseKeys, reusedFrom },
   ];
 }
 
-/** What is known about one node now, as a journal entry. */
+/**
+ * What is known about one node now, as a journal entry: its facts (see
+ * NODE_MERGE_RULES), the empty ones left out. An output already in a file is
+ * named, not repeated.
+ */
 export function nodeEntry(dispatchId: string, n: NodeRow): JournalEntry {
-  return {
-    t: 'node',
-    dispatchId,
-    nodeId: n.nodeId,
-    status: n.status,
-    startedAt: n.startedAt,
-    completedAt: n.completedAt,
-    output: n.outputRef ? null : b64(n.output),
-    outputRef: n.outputRef ?? null,
-    error: n.error,
-    cancelRequested: n.cancelRequested,
-    cancelReason: n.cancelReason,
-    cancelSource: n.cancelSource,
-    cancelOutcome: n.cancelOutcome,
-    cancelDetail: n.cancelDetail,
-    jobHandle: n.jobHandle,
-    subDispatchId: n.subDispatchId,
-    cost: n.cost ?? null,
-    limitWarning: n.limitWarning ?? null,
-  };
+  const facts: Record<string, unknown> = {};
+  for (const c of FACT_COLUMNS) {
+    const v = c.field === 'output' && n.outputRef ? null : n[c.field as keyof NodeRow];
+    if (v !== null && v !== undefined && v !== false) facts[c.field!] = toJson(c, v);
+  }
+  return { t: 'node', dispatchId, nodeId: n.nodeId, ...(facts as NodeFacts) };
 }
 
 /** A dispatch's terminal state (with its result), as a journal entry. */
@@ -79,7 +71,7 @@ export function dispatchFinalEntry(d: DispatchRow, resultRef: string | null): Jo
     status: d.status,
     error: d.error,
     at: d.completedAt ?? new Date().toISOString(),
-    result: resultRef ? null : b64(d.result),
+    result: resultRef ? null : (toJson(RESULT, d.result) as string | null),
     resultRef,
     cost: d.cost ?? null,
     limitWarning: d.limitWarning ?? null,

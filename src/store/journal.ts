@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { currentProcessIdentity, type ProcessIdentity } from '../process/process-identity';
 import { syncDirectory } from './atomic-file';
+import type { NodeFact } from './journal-apply';
+import type { DispatchRow, JsonRow, NodeRow } from './row-codec';
 
 /**
  * The write-ahead journal: every fact that must survive a crash is appended
@@ -36,28 +38,12 @@ export type JournalEntry =
       reuseKeys?: Array<string | null>;
       reusedFrom?: Array<string | null>;
     }
-  | {
-      /** What changed about one node. Terminal states never change once stored. */
+  | ({
+      /** What changed about one node (fields left out are unchanged). Terminal states never change once stored. */
       t: 'node';
       dispatchId: string;
       nodeId: number;
-      status: string;
-      startedAt: string | null;
-      completedAt: string | null;
-      /** Base64 of the encoded output (small outputs), or the name of its file (`outputRef`). */
-      output: string | null;
-      outputRef: string | null;
-      error: string | null;
-      cancelRequested: boolean;
-      cancelReason: string | null;
-      cancelSource: string | null;
-      cancelOutcome: string | null;
-      cancelDetail: string | null;
-      jobHandle: string | null;
-      subDispatchId: string | null;
-      cost?: number | null;
-      limitWarning?: string | null;
-    }
+    } & NodeFacts)
   | {
       /** A dispatch reached a terminal state (written by whoever ended it: its owner, or an orphan's canceller). */
       t: 'dispatch-final';
@@ -100,27 +86,11 @@ export type JournalEntry =
       at: string;
     };
 
-/** A dispatch row in JSON form (the result as base64). */
-export interface DispatchRowJson {
-  dispatchId: string;
-  name: string;
-  status: string;
-  startedAt: string | null;
-  completedAt: string | null;
-  parentDispatchId: string | null;
-  parentNodeId: number | null;
-  ownerPid: number | null;
-  ownerHost: string | null;
-  ownerStartTime: string | null;
-  error: string | null;
-  result: string | null;
-  nodeCount: number;
-  redispatchOf?: string | null;
-  /** Base64 of the encoded lattice arguments. */
-  inputs?: string | null;
-  cost?: number | null;
-  limitWarning?: string | null;
-}
+/** A dispatch row in JSON form (the result and inputs as base64). */
+export type DispatchRowJson = JsonRow<DispatchRow>;
+
+/** The facts a node entry may carry (see NODE_MERGE_RULES): row fields in JSON form. */
+export type NodeFacts = { [K in NodeFact]?: JsonRow<NodeRow>[K] };
 
 interface Waiter {
   seq: number;

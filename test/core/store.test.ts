@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import initSqlJs from 'sql.js';
 import * as ct from '../../src';
 import { tempDir, waitFor } from '../support/wait';
 
@@ -85,6 +86,55 @@ describe('the store on disk', () => {
     const store = await ct.Store.open(home);
     const stored = store.listDispatchRows().map((r) => r.dispatchId);
     expect(stored.sort()).toEqual(ids.sort());
+  });
+});
+
+describe('the store file format', () => {
+  it('opens a store written with schema 1 (before later columns), adds the new columns, and reads its rows back', async () => {
+    const home = tempDir('ct-home-');
+    const SQL = await initSqlJs({ locateFile: (f: string) => path.join(path.dirname(require.resolve('sql.js')), f) });
+    const db = new SQL.Database();
+    // The tables exactly as the first covalent-ts wrote them (a fixture: not derived from the code under test).
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schema_version', '1');
+      CREATE TABLE dispatches (dispatch_id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT, completed_at TEXT,
+        parent_dispatch_id TEXT, parent_node_id INTEGER, owner_pid INTEGER, owner_host TEXT, error TEXT, result BLOB, result_ref TEXT,
+        node_count INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL);
+      CREATE TABLE nodes (dispatch_id TEXT NOT NULL, node_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+        executor_config TEXT, executor_label TEXT, started_at TEXT, completed_at TEXT, output BLOB, output_ref TEXT, error TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0, cancel_reason TEXT, cancel_source TEXT, cancel_outcome TEXT, cancel_detail TEXT,
+        job_handle TEXT, sub_dispatch_id TEXT, depends_on TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (dispatch_id, node_id));
+      INSERT INTO dispatches VALUES ('old-1', 'wf', 'COMPLETED', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, 1, 'h', NULL,
+        NULL, NULL, 2, '2026-01-01T00:00:01.000Z');
+      INSERT INTO nodes VALUES ('old-1', 0, 'a', 'electron', 'COMPLETED', '{"type":"local","options":{}}', 'local', NULL, NULL, x'0102', NULL, NULL,
+        0, NULL, NULL, NULL, NULL, NULL, NULL, '[]');
+      INSERT INTO nodes VALUES ('old-1', 1, 'b', 'electron', 'CANCELLED', NULL, 'local', NULL, NULL, NULL, NULL, NULL,
+        1, 'stop', 'api', 'killed', NULL, '{"pid":1}', NULL, '[0]');
+    `);
+    fs.writeFileSync(path.join(home, 'store.sqlite'), db.export());
+    db.close();
+
+    const store = await ct.Store.open(home);
+    const read = store.readDispatch('old-1')!;
+    expect(read.dispatch).toMatchObject({ name: 'wf', status: 'COMPLETED', nodeCount: 2, ownerStartTime: null, redispatchOf: null, cost: null });
+    expect(read.nodes.map((n) => [n.status, n.cancelRequested, n.cancelReason, n.cancelOutcome, n.jobHandle, n.dependsOn, n.reuseKey])).toEqual([
+      ['COMPLETED', false, null, null, null, [], null],
+      ['CANCELLED', true, 'stop', 'killed', '{"pid":1}', [0], null],
+    ]);
+    expect([...read.nodes[0].output!]).toEqual([1, 2]);
+    // A snapshot writes it back with the added columns, still a plain SQLite file.
+    store.touchAll('old-1', { dispatchRow: () => read.dispatch, nodeRow: (i) => read.nodes[i], nodeCount: () => 2 });
+    await store.close();
+    const again = new SQL.Database(fs.readFileSync(path.join(home, 'store.sqlite')));
+    const cols = again.exec('PRAGMA table_info(nodes)')[0].values.map((r) => r[1]);
+    expect(cols).toEqual(expect.arrayContaining(['reuse_key', 'reused_from', 'cost', 'limit_warning']));
+    expect(again.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0].values[0][0]).toBe('3');
+    expect(again.exec("SELECT status, cancel_reason FROM nodes WHERE dispatch_id = 'old-1' ORDER BY node_id")[0].values).toEqual([
+      ['COMPLETED', null],
+      ['CANCELLED', 'stop'],
+    ]);
+    again.close();
   });
 });
 
