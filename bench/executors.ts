@@ -21,6 +21,7 @@ import { cancelledAt, type CancelVerdict, type ExecutionContext, type Executor, 
 import type { TaskPayload } from '../src/executors/task-payload';
 import { SSHExecutor, closeSSHConnections } from '../src/executors/ssh';
 import { sshPool } from '../src/executors/ssh/connection-pool';
+import { SSHHost } from '../src/executors/ssh/ssh-host';
 import { SlurmExecutor } from '../src/executors/slurm';
 import { slurmClusters } from '../src/executors/slurm/slurm-cluster';
 
@@ -291,25 +292,71 @@ async function sweepBench(env: Env, rows: BenchRow[]): Promise<void> {
   }
 }
 
+/**
+ * CPU used on the SSH host's side (sshd, its sessions, the launch shells and the task processes),
+ * whatever else loads the machine: the test sshd is moved into a cgroup v1 `cpuacct` group of its own,
+ * which every process it starts inherits. Undefined where that is not possible (no root, no cgroup v1).
+ */
+function hostCpuMeter(env: Env): { ms: () => number; close: () => void } | undefined {
+  const root = '/sys/fs/cgroup/cpuacct';
+  try {
+    const pid = fs.readFileSync(path.join(env.dir, 'ssh', 'sshd.pid'), 'utf8').trim();
+    const group = path.join(root, `ct-bench-${process.pid}`);
+    fs.mkdirSync(group);
+    fs.writeFileSync(path.join(group, 'tasks'), pid);
+    return {
+      ms: () => Number(fs.readFileSync(path.join(group, 'cpuacct.usage'), 'utf8')) / 1e6,
+      close: () => {
+        fs.writeFileSync(path.join(root, 'tasks'), pid);
+        for (let i = 0; i < 50; i++) {
+          try {
+            return fs.rmdirSync(group); // busy until the group's last process has ended
+          } catch {
+            execFileSync('sleep', ['0.1']);
+          }
+        }
+      },
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** 200 trivial tasks to one host at once, over the shared connection. */
 async function sshSweepBench(env: Env, rows: BenchRow[]): Promise<void> {
   await closeSSHConnections(); // a connection of its own: its channel counts are this sweep's
+  const meter = hostCpuMeter(env); // before the connection opens: its sshd session joins the group
   const ex = new SSHExecutor({
     host: env.ssh.host, port: env.ssh.port, username: env.ssh.root.username, privateKeyPath: env.ssh.root.privateKeyPath,
     knownHostsFile: env.ssh.knownHostsFile, remoteWorkDir: env.ssh.root.workDir, pollIntervalMs: 100, maxPollIntervalMs: 1000,
   });
   await ex.execute(payload(SLEEP, [1]), new BenchContext(meta('warm'), ex));
   const N = 200;
+  const host0 = meter?.ms() ?? 0;
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   const ctxs = Array.from({ length: N }, () => new BenchContext(meta('ssh-sweep'), ex));
   await Promise.all(ctxs.map((c) => ex.execute(payload(`function one() { return 1; }`), c)));
   const s = (performance.now() - t0) / 1000;
+  const client = process.cpuUsage(client0);
   rows.push({ name: `ssh: ${N} trivial tasks on one host, end to end`, value: Math.round((N / s) * 10) / 10, unit: 'tasks/s', target: '>= 50' });
+  // Where the CPU goes (the host is this 2-core machine, so CPU per task bounds tasks/s).
+  rows.push({ name: `ssh: ${N} trivial tasks, CPU per task in the dispatching process`, value: Math.round(((client.user + client.system) / 1000 / N) * 10) / 10, unit: 'ms' });
+  if (meter) {
+    await new Promise((r) => setTimeout(r, 500)); // the last tasks' processes end
+    rows.push({ name: `ssh: ${N} trivial tasks, CPU per task on the host (sshd, launch shells, the task's node process)`, value: Math.round(((meter.ms() - host0) / N) * 10) / 10, unit: 'ms' });
+  }
+  const starts = 10;
+  const r = await new SSHHost(ex.ssh).exec(`i=0; while [ $i -lt ${starts} ]; do node -e 0; i=$((i + 1)); done; times`);
+  const [cu, cs] = (r.stdout.trim().split('\n')[1] ?? '').split(/\s+/).map((t) => { const m = /^(\d+)m([\d.]+)s$/.exec(t); return m ? Number(m[1]) * 60000 + Number(m[2]) * 1000 : NaN; });
+  rows.push({ name: `ssh: one \`node -e 0\` start on the host, CPU (user + system, mean of ${starts})`, value: Math.round(((cu + cs) / starts) * 10) / 10, unit: 'ms' });
   const submit = ctxs.map((c) => c.handleAt - t0).sort((a, b) => a - b);
   rows.push({ name: `ssh: ${N} tasks at once, request -> last handle stored, per task`, value: Math.round((submit[submit.length - 1] / N) * 10) / 10, unit: 'ms', target: '< 30' });
   const conn = await sshPool().get(ex.ssh);
   rows.push({ name: `ssh: ${N} tasks at once, exec channels opened (warm-up task included)`, value: conn.channels.execs, unit: 'execs' });
   rows.push({ name: `ssh: ${N} tasks at once, most channels open at once (sshd MaxSessions 10)`, value: conn.channels.peak, unit: 'channels', target: '<= 10' });
+  await closeSSHConnections(); // its sshd session leaves the CPU meter's group, which can then go
+  meter?.close();
 }
 
 /** Run the executor benchmarks; starts and stops the daemons unless CT_EXECUTOR_SERVICES names a running set. */
