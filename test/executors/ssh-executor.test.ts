@@ -187,39 +187,54 @@ describeWithDaemons('SSHExecutor', () => {
     // sshd runs with MaxSessions 10: exec and SFTP channels open at once on the connection never exceed it.
     expect(conn.channels.peak).toBeGreaterThan(0);
     expect(conn.channels.peak).toBeLessThanOrEqual(10);
-    // One exec per task start would be N execs; batched launches need far fewer.
+    // One exec per task start would be N execs; launches and status checks go to one script server.
     expect(conn.channels.execs).toBeLessThan(N / 2);
+    expect(conn.batchStats()).toMatchObject({ servers: 1, died: 0 });
     expect(jobDirs(services().ssh.root)).toEqual([]);
   }, 300000);
 
-  it('resends the launches of a batched exec killed part way: every task starts exactly once and completes', async () => {
+  it('resends what a killed batched exec or script server did not answer: every task starts exactly once and completes', async () => {
     await closeSSHConnections(); // a connection of its own, so its batch counts are this sweep's
     const login = services().ssh.root;
-    const ex = new SSHExecutor(optionsFor(login));
     const runs = fs.mkdtempSync(`${login.workDir}/runs-`);
+    // A node path of this test's own names its script server in the process table.
+    const nodePath = `${runs}/node`;
+    fs.symlinkSync(process.execPath, nodePath);
+    const ex = new SSHExecutor(optionsFor(login, { nodePath }));
     const N = 80;
     // Each run of a task appends its pid to a file of its own: two lines would be a second start.
     const once = `function once(dir, i) { require('fs').appendFileSync(dir + '/' + i, process.pid + '\\n'); return i; }`;
-    // While the sweep starts, SIGKILL the shell of combined execs launching its tasks (not their item subshells,
-    // which share its command line: those have it as their parent).
-    const isBatchShell = (pid: string) => {
+    const cmdline = (pid: string) => {
       try {
-        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return cmd.includes(testWorkDir) && cmd.includes('nohup setsid') && cmd.includes('%s %d %d');
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       } catch {
-        return false;
+        return [];
       }
     };
+    // The shell of a combined script launching this sweep's tasks (not its item subshells, which share
+    // its command line and have it as their parent), and this test's script server.
+    const isBatchShell = (pid: string) => {
+      const cmd = cmdline(pid).join(' ');
+      return cmd.includes(testWorkDir) && cmd.includes('nohup setsid') && cmd.includes('%s %d %d');
+    };
+    const isServer = (pid: string) => {
+      const argv = cmdline(pid);
+      return argv[0] === nodePath && argv[1] === '-e' && argv[2]?.includes('covalent-ts script server');
+    };
     const parentOf = (pid: string) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1];
-    const killed: string[] = [];
+    const killed = { batchShell: 0, server: 0 };
     let hunting = true;
+    // While the sweep starts, SIGKILL one combined script's shell, then the script server.
     const hunt = (async () => {
-      while (hunting && killed.length < 2) {
+      while (hunting && (killed.batchShell === 0 || killed.server === 0)) {
         for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
           try {
-            if (!killed.includes(pid) && isBatchShell(pid) && !isBatchShell(parentOf(pid))) {
+            if (killed.batchShell === 0 && isBatchShell(pid) && !isBatchShell(parentOf(pid))) {
               process.kill(Number(pid), 'SIGKILL');
-              killed.push(pid);
+              killed.batchShell++;
+            } else if (killed.batchShell > 0 && killed.server === 0 && isServer(pid)) {
+              process.kill(Number(pid), 'SIGKILL');
+              killed.server++;
             }
           } catch {
             /* gone meanwhile */
@@ -233,12 +248,13 @@ describeWithDaemons('SSHExecutor', () => {
     );
     hunting = false;
     await hunt;
-    expect(killed.length).toBeGreaterThan(0);
+    expect(killed).toEqual({ batchShell: 1, server: 1 });
     expect(outs.map((o) => o.steps[0].value)).toEqual(Array.from({ length: N }, (_, i) => i));
     for (let i = 0; i < N; i++) expect(fs.readFileSync(`${runs}/${i}`, 'utf8').trim().split('\n')).toHaveLength(1);
     const stats = (await sshPool().get(ex.ssh)).batchStats();
     expect(stats.died).toBeGreaterThan(0);
     expect(stats.resent).toBeGreaterThan(0);
+    expect(stats.servers).toBeGreaterThanOrEqual(2); // started again after it was killed
     expect(jobDirs(login)).toEqual([]);
     fs.rmSync(runs, { recursive: true });
   }, 300000);

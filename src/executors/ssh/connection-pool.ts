@@ -11,11 +11,25 @@ import type { ExecResult } from '../remote/remote-host';
 import { shq } from '../remote/shell-quote';
 import { resolveAuth } from './credentials';
 import { ExecBatcher, type BatchedExecOptions } from './exec-batcher';
+import { ScriptServer, scriptServerCommand } from './script-server';
 import { hostKeyPolicy } from './host-key';
 import { loginKey, type ResolvedSSHOptions } from './ssh-options';
 
 /** Concurrent channels per connection: below sshd's default MaxSessions 10, one left for SFTP. */
 const MAX_CHANNELS = 8;
+
+/** Script server starts per connection and node path (a few restarts after it died, never a loop). */
+const MAX_SERVER_STARTS = 5;
+/** How long a script server may take to start before execs are used instead. */
+const SERVER_START_MS = 20000;
+
+interface ServerState {
+  current?: ScriptServer;
+  starting?: Promise<ScriptServer | undefined>;
+  /** Execs are used instead: it cannot start here. */
+  broken: boolean;
+  started: number;
+}
 
 class Semaphore {
   private waiting: (() => void)[] = [];
@@ -55,8 +69,12 @@ export class SSHConnection {
   private open = false;
   private gone = false;
   readonly where: string;
-  /** Short scripts sent within a few ms of each other share one exec (see exec-batcher.ts). */
-  private readonly batcher = new ExecBatcher((script, options) => this.exec(`/bin/sh -c ${shq(script)}`, options));
+  /**
+   * Short scripts sent within a few ms of each other share one exec (see exec-batcher.ts), or go to
+   * a script server (see script-server.ts): one batcher per remote node path ('' = plain execs).
+   */
+  private readonly batchers = new Map<string, ExecBatcher>();
+  private readonly servers = new Map<string, ServerState>();
   /** Channels (exec and SFTP) open now and at most so far: never above sshd's MaxSessions. */
   readonly channels = { open: 0, peak: 0, execs: 0 };
 
@@ -168,15 +186,107 @@ export class SSHConnection {
     this.channels.peak = Math.max(this.channels.peak, this.channels.open);
   }
 
-  /** Run a short POSIX sh script, sharing one exec with others sent at about the same time. */
-  execBatched(script: string, options: BatchedExecOptions = {}): Promise<ExecResult> {
+  /**
+   * Run a short POSIX sh script, sharing one exec with others sent at about the same time. With
+   * `nodePath` (Node.js on the host), the scripts go through a script server started with it,
+   * or through execs where none can start.
+   */
+  execBatched(script: string, options: BatchedExecOptions & { nodePath?: string } = {}): Promise<ExecResult> {
     if (!this.isOpen()) return Promise.reject(connectionLost(this.where));
-    return this.batcher.exec(script, options);
+    const key = options.nodePath ?? '';
+    let batcher = this.batchers.get(key);
+    if (!batcher) {
+      batcher = new ExecBatcher((combined, o) => this.runCombined(combined, o, key));
+      this.batchers.set(key, batcher);
+    }
+    return batcher.exec(script, options);
   }
 
-  /** What the exec batcher did on this connection (for tests and benchmarks). */
-  batchStats(): Readonly<ExecBatcher['stats']> {
-    return this.batcher.stats;
+  /** What the exec batchers did on this connection, and the script servers it started (for tests and benchmarks). */
+  batchStats(): { execs: number; scripts: number; died: number; resent: number; servers: number } {
+    const total = { execs: 0, scripts: 0, died: 0, resent: 0, servers: 0 };
+    for (const b of this.batchers.values()) for (const k of ['execs', 'scripts', 'died', 'resent'] as const) total[k] += b.stats[k];
+    for (const st of this.servers.values()) total.servers += st.started;
+    return total;
+  }
+
+  /**
+   * Run one POSIX sh script on its own (not batched, so a long one delays no other): through the
+   * script server for `nodePath` when one runs or can start, else in an exec. Code null: the
+   * answer was lost with the server (the script may have run).
+   */
+  async execScript(script: string, options: { timeoutMs?: number; nodePath?: string } = {}): Promise<ExecResult> {
+    return this.runCombined(script, options, options.nodePath ?? '');
+  }
+
+  private async runCombined(script: string, options: { timeoutMs?: number }, nodePath: string): Promise<ExecResult> {
+    const server = nodePath ? await this.scriptServer(nodePath) : undefined;
+    if (!server) return this.exec(`/bin/sh -c ${shq(script)}`, options);
+    if (!options.timeoutMs) return server.run(script);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ExecutorError(ErrorCodes.TIMEOUT, `A command on ${this.where} did not finish within ${options.timeoutMs} ms.`)), options.timeoutMs);
+    });
+    try {
+      return await Promise.race([server.run(script), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The running script server for this node path, started if need be; undefined where none can run. */
+  private scriptServer(nodePath: string): Promise<ScriptServer | undefined> {
+    let st = this.servers.get(nodePath);
+    if (!st) {
+      st = { started: 0, broken: false };
+      this.servers.set(nodePath, st);
+    }
+    const state = st;
+    if (state.broken || !this.isOpen()) return Promise.resolve(undefined);
+    if (state.current?.isOpen()) return Promise.resolve(state.current);
+    state.starting ??= this.startScriptServer(nodePath, state).finally(() => (state.starting = undefined));
+    return state.starting;
+  }
+
+  private async startScriptServer(nodePath: string, state: ServerState): Promise<ScriptServer | undefined> {
+    if (state.started >= MAX_SERVER_STARTS) {
+      state.broken = true;
+      return undefined;
+    }
+    state.started++;
+    const release = await this.slots.acquire(); // held while it runs: it is one of the connection's sessions
+    let server: ScriptServer;
+    try {
+      const stream = await new Promise<ClientChannel>((resolve, reject) => {
+        this.client.exec(scriptServerCommand(nodePath), (err, s) => (err ? reject(err) : resolve(s)));
+      });
+      this.channelOpened();
+      this.channels.execs++;
+      stream.once('close', () => {
+        this.channels.open--;
+        release();
+      });
+      server = new ScriptServer(stream, (ended) => {
+        // One that never answered (no Node.js there, a login shell that fails) is not tried again.
+        if (ended.answered === 0) state.broken = true;
+        if (state.current === ended) state.current = undefined;
+      });
+    } catch {
+      release();
+      state.broken = true;
+      return undefined;
+    }
+    const started = await Promise.race([
+      server.ready.then(() => true, () => false),
+      new Promise<boolean>((r) => setTimeout(() => r(false), SERVER_START_MS).unref()),
+    ]);
+    if (!started) {
+      state.broken = true;
+      server.end();
+      return undefined;
+    }
+    state.current = server;
+    return server;
   }
 
   /** The login's home directory, asked once per connection (every task's work directory starts from it). */

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { ErrorCodes, ExecutorError, InvalidInputError } from '../../errors';
 import { cancelledAt, Executor, type CancelVerdict, type ExecutionContext, type JobHandle, type TaskMetadata } from '../executor';
 import type { TaskOutput, TaskPayload } from '../task-payload';
+import type { ExecResult } from '../remote/remote-host';
 import { encodePayload } from '../runner/payload-codec';
 import { Backoff, sleepUnlessAborted, sleepUnlessCancelled } from '../remote/backoff';
 import { isEnvName } from '../remote/shell-quote';
@@ -194,7 +195,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     for (let attempt = 1; ; attempt++) {
       let lost: unknown;
       try {
-        const r = await p.host.execBatched(script, { idempotent: true });
+        const r = await p.host.execBatched(script, { idempotent: true, nodePath: this.nodePath });
         const identity = r.code === 0 ? parseLaunchAnswer(r.stdout, p.marker) : undefined;
         if (identity) return identity;
         // A launch killed by a signal (128 + N) went the way of a dead exec: unknown, so ask again.
@@ -239,7 +240,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
           await sleepUnlessCancelled(backoff.next(), (l) => ctx.onCancel(l));
           continue;
         }
-        const r = await host.execBatched(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000, idempotent: true });
+        const r = await host.execBatched(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000, idempotent: true, nodePath: this.nodePath });
         // No answer (its exec died, also when resent): unknown, like a dropped connection.
         if (r.code === null) throw connectionLost(host.describe(), new Error(r.stderr));
         state = r.stdout.trim();
@@ -297,9 +298,25 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     const raw = await p.host.readFile(path.posix.join(p.taskDir!, TaskFiles.pgid)).catch(() => undefined);
     const identity = raw ? parseLaunchAnswer(raw.toString('utf8'), p.marker) : undefined;
     if (!identity) return;
-    await p.host.exec(killScript({ taskDir: p.taskDir!, identity, graceMs: this.cancelGraceMs, timeoutMs: this.cancelGraceMs + 20000 }), {
-      timeoutMs: this.cancelGraceMs + 60000,
-    });
+    await this.runKill(p.host, killScript({ taskDir: p.taskDir!, identity, graceMs: this.cancelGraceMs, timeoutMs: this.cancelGraceMs + 20000 }));
+  }
+
+  /**
+   * Run a kill script: through the connection's script server (no new server session, so a cancel
+   * takes milliseconds, not a login), or an exec where none runs. Asked again when the answer is
+   * lost (the connection or the server ended): the script signals only processes proven to be the
+   * task's, so running it twice is harmless.
+   */
+  private async runKill(host: SSHHost, script: string): Promise<ExecResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await host.execScript(script, { timeoutMs: this.cancelGraceMs + 60000, nodePath: this.nodePath });
+        if (r.code !== null || attempt >= 3) return r;
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof ExecutorError) || e.code !== ErrorCodes.CONNECTION_FAILED) throw e;
+      }
+      await sleepUnlessAborted(500 * attempt);
+    }
   }
 
   /**
@@ -341,16 +358,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
       removeDir: this.cleanupRemote,
     });
     try {
-      let result;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          result = await host.exec(script, { timeoutMs: this.cancelGraceMs + 60000 });
-          break;
-        } catch (e) {
-          if (attempt >= 3 || !(e instanceof ExecutorError) || e.code !== ErrorCodes.CONNECTION_FAILED) throw e;
-          await sleepUnlessAborted(500 * attempt);
-        }
-      }
+      const result = await this.runKill(host, script);
       const answer = result.stdout.trim();
       if (result.code === 0 && answer === 'GONE') return true;
       if (result.code === 0 && answer === 'FINISHED') return 'already_finished';

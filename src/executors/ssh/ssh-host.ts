@@ -31,8 +31,14 @@ export class SSHHost implements RemoteHost {
     return c.exec(shScript(script), options);
   }
 
+  /** Like exec, through the connection's script server for `nodePath` when it has one (see script-server.ts). */
+  async execScript(script: string, options: { timeoutMs?: number; nodePath?: string } = {}): Promise<ExecResult> {
+    const c = await this.connection();
+    return c.execScript(script, options);
+  }
+
   /** Like exec, for short scripts: those sent within a few ms share one exec (one server session). */
-  async execBatched(script: string, options: BatchedExecOptions = {}): Promise<ExecResult> {
+  async execBatched(script: string, options: BatchedExecOptions & { nodePath?: string } = {}): Promise<ExecResult> {
     const c = await this.connection();
     return c.execBatched(script, options);
   }
