@@ -266,9 +266,9 @@ export class SSHConnection {
         this.channels.open--;
         release();
       });
+      // One that ends after it started is started again on next use (up to MAX_SERVER_STARTS);
+      // one that never starts (no Node.js there, a login shell that fails) is not tried again.
       server = new ScriptServer(stream, (ended) => {
-        // One that never answered (no Node.js there, a login shell that fails) is not tried again.
-        if (ended.answered === 0) state.broken = true;
         if (state.current === ended) state.current = undefined;
       });
     } catch {

@@ -65,8 +65,6 @@ export class ScriptServer {
   private nextId = 1;
   private buffered = '';
   private closed = false;
-  /** Scripts answered so far (a server that dies before answering anything is not restarted). */
-  answered = 0;
 
   /**
    * `ready` resolves once the server has started, or rejects if its channel
@@ -107,7 +105,6 @@ export class ScriptServer {
         const p = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
         if (!p) continue;
         this.pending.delete(msg.id!);
-        this.answered++;
         p.resolve({ code: msg.code ?? null, signal: msg.signal ?? null, stdout: msg.stdout ?? '', stderr: msg.stderr ?? '' });
       }
     });
