@@ -17,7 +17,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cancelledAt, type CancelVerdict, type ExecutionContext, type Executor, type JobHandle, type TaskMetadata } from '../src/executors/executor';
+import type { CancelVerdict, Executor, JobHandle, TaskMetadata } from '../src/executors/executor';
+import { JobExecutionContext } from '../src/executors/job-execution-context';
 import type { TaskPayload } from '../src/executors/task-payload';
 import { SSHExecutor, closeSSHConnections } from '../src/executors/ssh';
 import { sshPool } from '../src/executors/ssh/connection-pool';
@@ -27,45 +28,27 @@ import { slurmClusters } from '../src/executors/slurm/slurm-cluster';
 
 import type { BenchRow } from './bench-util';
 
-class BenchContext implements ExecutionContext {
-  readonly controller = new AbortController();
+/** The dispatcher's execution context (JobExecutionContext), with the handle and when it arrived kept for the figures. */
+class BenchContext extends JobExecutionContext {
   handle: JobHandle | undefined;
   handleAt = 0;
-  private cancelled = false;
   constructor(
-    readonly metadata: TaskMetadata,
+    metadata: TaskMetadata,
     private readonly executor: Executor<any, any>,
-  ) {}
-  get signal() {
-    return this.controller.signal;
+  ) {
+    let ctx: BenchContext | undefined;
+    super(metadata, {
+      recordHandle(h) {
+        ctx!.handle = h;
+        ctx!.handleAt = performance.now();
+      },
+      killJob: (h) => executor.cancel(metadata, h),
+    });
+    ctx = this;
   }
-  isCancelRequested() {
-    return this.cancelled;
-  }
-  onCancel(listener: () => void): () => void {
-    if (this.cancelled) {
-      listener();
-      return () => undefined;
-    }
-    this.controller.signal.addEventListener('abort', listener, { once: true });
-    return () => this.controller.signal.removeEventListener('abort', listener);
-  }
-  checkCancelled(step: string) {
-    if (this.cancelled) throw cancelledAt(step, this.metadata);
-  }
-  async setJobHandle(h: JobHandle) {
-    this.handle = h;
-    this.handleAt = performance.now();
-    if (this.cancelled) {
-      await this.executor.cancel(this.metadata, h);
-      throw cancelledAt('run', this.metadata);
-    }
-  }
-  log() {}
-  reportStatus() {}
+  /** Cancel as the dispatcher does: the flag, then the executor's cancel once the job exists. */
   async cancel(): Promise<CancelVerdict> {
-    this.cancelled = true;
-    this.controller.abort();
+    this.requestCancel();
     return this.handle ? this.executor.cancel(this.metadata, this.handle) : false;
   }
 }

@@ -31,6 +31,7 @@ export {
   Executor, toCancelVerdict, type CancelVerdict, type CancelVerdictDetails, type ResourceStatus, type ExecutionContext, type ExecutorConfig, type ExecutorStep,
   type JobHandle, type TaskMetadata, type DirectRunner,
 } from './executors/executor';
+export { JobExecutionContext, type JobContextHost } from './executors/job-execution-context';
 export type { TaskPayload, PayloadStep, TaskOutput, StepOutcome } from './executors/task-payload';
 export type { TaskContext } from './executors/runner/run-payload';
 export { registerExecutor, registerShutdownHook, createExecutor, executorTypes } from './executors/registry';

@@ -1,22 +1,23 @@
-import { TaskCancelledError, isCancellation } from '../errors';
-import { runsFunctionsDirectly, toCancelVerdict, type DirectRunner, type ExecutionContext, type Executor, type JobHandle, type ResourceStatus, type TaskMetadata } from '../executors/executor';
+import { isCancellation } from '../errors';
+import { runsFunctionsDirectly, type DirectRunner, type Executor, type JobHandle, type ResourceStatus, type TaskMetadata } from '../executors/executor';
 import type { PayloadArg, PayloadStep, TaskOutput, TaskPayload } from '../executors/task-payload';
-import type {
-  CancelOutcome, CancelSource, CancelTaskReport, DispatchSnapshot, NodeView, StatusName,
-} from '../protocol/messages';
+import type { DispatchSnapshot, NodeView, StatusName } from '../protocol/messages';
 import type { DispatchRow, NodeRow } from '../store/schema';
-import type { EncodedValue, JobState, KillResult, NodeState } from './run-state';
+import type { EncodedValue, JobState, NodeState } from './run-state';
 import {
   dispatchRowOf, earlierNodesOf, encodeValue, iso, limitFieldsOf, nodeRowOf, nodeViewOf, resultOf, snapshotOf, type ProjectedRun,
 } from './projections';
 import type { JournalEntry } from '../store/journal';
 import { dispatchFinalEntry, nodeEntry, type RowSource } from '../store/journal-entries';
-import { Status, dispatchStatusOf, isTerminal } from '../workflow/status';
+import { Status, canTransition, dispatchStatusOf, isTerminal } from '../workflow/status';
 import { isNodeOutput, resolveOutputs, type NodeOutput } from '../workflow/node-output';
 import type { GraphNode, TransportGraph } from '../workflow/transport-graph';
 import type { Lattice } from '../workflow/lattice';
 import type { Result } from './result';
-import { LazyAbort } from './lazy-abort';
+import { LazyAbort } from '../executors/lazy-abort';
+import { JobExecutionContext } from '../executors/job-execution-context';
+import { outcomeOfOutsideCancel, outcomeOfSublattice, type RecordedOutcome } from './cancel-outcome';
+import { killJob, outcomeOfJobStop } from './job-kill';
 import type { TaskContext } from '../executors/runner/run-payload';
 import type { DispatchLimits } from './limits';
 import type { EarlierNode } from './redispatch';
@@ -107,6 +108,11 @@ export class DispatchRun implements RowSource, ProjectedRun {
 
   get name(): string {
     return this.lattice.name;
+  }
+
+  /** The sub-dispatch a started sublattice node runs (the cancel operation's affected tree). */
+  subOf(nodeId: number): DispatchRun | undefined {
+    return this.nodes[nodeId].sub;
   }
 
   /**
@@ -234,8 +240,8 @@ export class DispatchRun implements RowSource, ProjectedRun {
     return sum;
   }
 
-  /** The dispatcher stops waiting for a job: its executor slot is free again. */
-  private markFinished(job: JobState): void {
+  /** @internal The dispatcher stops waiting for a job: its executor slot is free again. */
+  markFinished(job: JobState): void {
     job.finished = true;
     if (job.executor) this.host.release(job.executor);
   }
@@ -295,43 +301,26 @@ export class DispatchRun implements RowSource, ProjectedRun {
     return resolveOutputs(value, (o: NodeOutput) => this.nodes[o.nodeId].output);
   }
 
-  private context(job: JobState, metadata: TaskMetadata): ExecutionContext {
+  /** The job's execution context: the one implementation of the cancel checks and of the setJobHandle race rule. */
+  private context(job: JobState, metadata: TaskMetadata): JobExecutionContext {
     const run = this;
-    return {
-      metadata,
-      get signal() {
-        return job.abort.signal;
-      },
-      isCancelRequested: () => job.abort.aborted,
-      onCancel: (listener: () => void) => job.abort.onAbort(listener),
-      checkCancelled(step: string) {
-        if (job.abort.aborted) {
-          throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled before step "${step}".`, {
-            details: { dispatchId: metadata.dispatchId, nodeIds: metadata.nodeIds, step },
-          });
-        }
-      },
-      async setJobHandle(handle: JobHandle) {
-        const json = JSON.stringify(handle);
+    return new JobExecutionContext(metadata, {
+      recordHandle(handle: JobHandle, json: string) {
         job.handleJson = json;
         for (const id of job.nodeIds) {
           run.nodes[id].jobHandle = json;
           run.changed(run.nodes[id], () => ({ jobHandle: handle }));
         }
         // A job that outlives this process must be findable after a crash: its handle is on disk before anyone sees it.
-        if (job.executor?.durableJobHandles) await run.host.durable(run.journalNodes(job.nodeIds));
-        // The cancel may have arrived while the job was being created: check again now that the handle exists.
-        if (job.abort.aborted) {
-          await run.killJob(job);
-          throw new TaskCancelledError(`Task ${metadata.nodeId} (${metadata.name}) was cancelled while its job was being submitted; the job was cancelled.`);
-        }
+        if (job.executor?.durableJobHandles) return run.host.durable(run.journalNodes(job.nodeIds));
       },
+      killJob: () => killJob(run, job),
       reportStatus(status: ResourceStatus) {
         job.resourceStatus = status;
         for (const id of job.nodeIds) {
           const n = run.nodes[id];
-          // A cancel in progress (CANCELLING) or a terminal state is never overwritten.
-          if ((n.status !== Status.RUNNING && n.status !== Status.QUEUED) || n.status === status) continue;
+          // A cancel in progress (CANCELLING) or a terminal state is never overwritten (the status model's transitions).
+          if (n.status === status || !canTransition(n.status, status)) continue;
           n.status = status;
           run.changed(n, { status });
         }
@@ -339,7 +328,7 @@ export class DispatchRun implements RowSource, ProjectedRun {
       log(stream, text) {
         run.host.emitOutput(run, metadata.nodeId, stream, text);
       },
-    };
+    }, job.abort);
   }
 
   private finishJob(job: JobState, out: TaskOutput | undefined, err: unknown): void {
@@ -360,10 +349,9 @@ export class DispatchRun implements RowSource, ProjectedRun {
         // It finished, even if a cancel was on its way: an honest COMPLETED.
         n.output = step.value;
         n.hasOutput = true;
-        if (n.cancelRequested) n.cancelOutcome = 'already_finished';
         this.terminal(n, Status.COMPLETED, null);
       } else if (cancelled || (err !== undefined && isCancellation(err)) || (step && !step.ok && step.cancelled)) {
-        this.terminal(n, Status.CANCELLED, null, cancelled ? this.outcomeAfterStop(job) : this.outcomeOfOutsideCancel(job, err));
+        this.terminal(n, Status.CANCELLED, null, cancelled ? outcomeOfJobStop(job) : outcomeOfOutsideCancel(job.resourceStatus, err));
       } else {
         const message = step && !step.ok
           ? `${step.error.name}: ${step.error.message}${step.error.stack ? `\n${step.error.stack}` : ''}`
@@ -372,24 +360,6 @@ export class DispatchRun implements RowSource, ProjectedRun {
       }
     }
     this.afterTerminal(job.nodeIds);
-  }
-
-  /** How a job that stopped after a cancel request was stopped. */
-  private outcomeAfterStop(job: JobState): { outcome: CancelOutcome; detail: string | null } {
-    const k = job.killResult;
-    if (!job.handleJson || !k) return { outcome: 'aborted_before_start', detail: null };
-    if (!k.confirmed) return { outcome: 'kill_unconfirmed', detail: k.detail };
-    // A job its resource had not started yet was stopped before it ran, not killed while running.
-    const started = k.started ?? job.statusAtCancel !== 'QUEUED';
-    return { outcome: started ? 'killed' : 'aborted_before_start', detail: k.detail };
-  }
-
-  /** A job cancelled on its resource by someone else: keep the executor's explanation. */
-  private outcomeOfOutsideCancel(job: JobState, err: unknown): { outcome: CancelOutcome; detail: string | null } {
-    return {
-      outcome: job.resourceStatus === 'RUNNING' ? 'killed' : 'aborted_before_start',
-      detail: err instanceof Error ? err.message : null,
-    };
   }
 
   private startSublattice(node: NodeState): void {
@@ -414,12 +384,7 @@ export class DispatchRun implements RowSource, ProjectedRun {
         node.hasOutput = true;
         this.terminal(node, Status.COMPLETED, null);
       } else if (sub.status === Status.CANCELLED) {
-        const unconfirmed = sub.nodes.some((n) => n.cancelOutcome === 'kill_unconfirmed');
-        const killed = sub.nodes.some((n) => n.cancelOutcome === 'killed');
-        this.terminal(node, Status.CANCELLED, null, {
-          outcome: unconfirmed ? 'kill_unconfirmed' : killed ? 'killed' : 'aborted_before_start',
-          detail: `sub-dispatch ${sub.dispatchId} cancelled`,
-        });
+        this.terminal(node, Status.CANCELLED, null, outcomeOfSublattice(sub.nodes.map((m) => m.cancelOutcome), sub.dispatchId));
       } else {
         this.terminal(node, Status.FAILED, sub.error ?? `Sub-dispatch ${sub.dispatchId} failed.`);
       }
@@ -429,13 +394,17 @@ export class DispatchRun implements RowSource, ProjectedRun {
 
   // ---- state changes --------------------------------------------------------
 
-  private terminal(n: NodeState, status: StatusName, error: string | null, cancel?: { outcome: CancelOutcome; detail: string | null }): void {
+  /** @internal A node reaches a final status (with the cancel's recorded outcome, when a cancel ended it). */
+  terminal(n: NodeState, status: StatusName, error: string | null, cancel?: RecordedOutcome): void {
     n.status = status;
     n.completedAt = new Date();
     n.error = error;
     if (cancel) {
       n.cancelOutcome = cancel.outcome;
       n.cancelDetail = cancel.detail ?? n.cancelDetail;
+    } else if (n.cancelRequested) {
+      // Asked to cancel, it completed or failed first (the job won the race): that is its recorded outcome.
+      n.cancelOutcome = 'already_finished';
     }
     if (n.hasOutput) n.encoded = this.host.placeValue(this, `node-${n.graph.id}`, encodeValue(n.output));
     // Durable before reported: views hear of it only once this entry is on disk.
@@ -449,15 +418,15 @@ export class DispatchRun implements RowSource, ProjectedRun {
     n.job = undefined; // release the job's controller and context
   }
 
-  /** Resolves once the node is terminal. */
-  private settledOf(n: NodeState): Promise<void> {
+  /** @internal Resolves once the node is terminal. */
+  settledOf(n: NodeState): Promise<void> {
     if (isTerminal(n.status)) return Promise.resolve();
     n.settled ??= new Promise<void>((r) => (n.settle = r));
     return n.settled;
   }
 
-  /** Release dependents of finished nodes; cancel what can no longer run. */
-  private afterTerminal(ids: number[]): void {
+  /** @internal Release dependents of finished nodes; cancel what can no longer run. */
+  afterTerminal(ids: number[]): void {
     const dependents = this.graph.dependents();
     const ready = new Set<number>();
     for (const id of ids) {
@@ -473,10 +442,10 @@ export class DispatchRun implements RowSource, ProjectedRun {
         const why = n.status === Status.FAILED ? `upstream task ${id} (${n.graph.name}) failed` : `upstream task ${id} (${n.graph.name}) was cancelled`;
         for (const d of this.graph.downstreamOf([id])) {
           const dn = this.nodes[d];
-          if (dn.status === Status.NEW_OBJECT) {
-            dn.cancelReason ??= why;
-            this.terminal(dn, Status.CANCELLED, null, { outcome: 'aborted_before_start', detail: why });
-          }
+          // Never started (no job, no sub-dispatch) and not final: it can only end CANCELLED now.
+          if (dn.job || dn.sub || isTerminal(dn.status) || !canTransition(dn.status, Status.CANCELLED)) continue;
+          dn.cancelReason ??= why;
+          this.terminal(dn, Status.CANCELLED, null, { outcome: 'aborted_before_start', detail: why });
         }
       }
     }
@@ -484,7 +453,8 @@ export class DispatchRun implements RowSource, ProjectedRun {
     this.finishIfDone();
   }
 
-  private finishIfDone(): void {
+  /** @internal The dispatch ends once every node is terminal (rule 7). */
+  finishIfDone(): void {
     if (this.unfinished > 0 || isTerminal(this.status)) return;
     const final = dispatchStatusOf(this.nodes.map((n) => n.status));
     if (final === Status.FAILED) {
@@ -512,190 +482,11 @@ export class DispatchRun implements RowSource, ProjectedRun {
     this.resolveDone();
   }
 
-  private changed(n: NodeState, fields: Partial<NodeView> | (() => Partial<NodeView>)): void {
+  /** @internal A node changed: persist it, tell the views. */
+  changed(n: NodeState, fields: Partial<NodeView> | (() => Partial<NodeView>)): void {
     this.limits?.onStatus(n.graph.id, n.status);
     this.host.persist(this, n.graph.id);
     if (this.host.wantsNodeEvents()) this.host.emitNode(this, { id: n.graph.id, ...(typeof fields === 'function' ? fields() : fields) });
-  }
-
-  // ---- cancellation ---------------------------------------------------------
-
-  /**
-   * Cancel the named tasks (all when null) and everything downstream. Flags
-   * are set and made durable before anything else, then each task is stopped
-   * at the earliest point; resolves with one report line per affected task.
-   */
-  async cancel(taskIds: number[] | null, reason: string | null, source: CancelSource): Promise<CancelTaskReport[]> {
-    const named = taskIds ?? this.nodes.map((n) => n.graph.id);
-    const namedSet = new Set(named);
-    const downstream = taskIds ? [...this.graph.downstreamOf(named)].filter((d) => !namedSet.has(d)).sort((a, b) => a - b) : [];
-    const targets = [...named, ...downstream];
-    const before = new Map(targets.map((id) => [id, this.nodes[id].status]));
-
-    // 1. Flags first, synchronously: every later step check sees them.
-    const flagged: number[] = [];
-    const retries = new Set<JobState>();
-    for (const id of targets) {
-      const n = this.nodes[id];
-      // A kill that could not be confirmed is tried again by every later cancel.
-      if (n.status === Status.CANCELLING && n.cancelOutcome === 'kill_unconfirmed' && n.job && !n.job.finished) retries.add(n.job);
-      if (isTerminal(n.status) || n.cancelRequested) continue;
-      n.cancelRequested = true;
-      n.cancelReason = reason ?? (namedSet.has(id) ? null : `upstream task was cancelled`);
-      n.cancelSource = source;
-      flagged.push(id);
-    }
-    // 2. Act on each task at once (signals go out before anything waits on the disk).
-    const waits: Promise<void>[] = [];
-    const jobs = new Set<JobState>();
-    for (const id of flagged) {
-      const n = this.nodes[id];
-      if (n.status === Status.NEW_OBJECT && !n.job) {
-        this.terminal(n, Status.CANCELLED, null, { outcome: 'aborted_before_start', detail: null });
-        continue;
-      }
-      if (n.sub) {
-        n.status = Status.CANCELLING;
-        this.changed(n, { status: n.status, cancelRequested: true, cancelReason: n.cancelReason, cancelSource: source });
-        waits.push(n.sub.cancel(null, reason, source).then(() => undefined));
-        waits.push(this.settledOf(n));
-        continue;
-      }
-      if (n.job) jobs.add(n.job);
-    }
-    // One reason for every job of this cancel: a wide cancel should not build hundreds of stack traces.
-    const abortReason = new TaskCancelledError('Cancel requested.');
-    for (const job of jobs) {
-      // Cancelling one member of a packed job cancels the job and every unfinished member.
-      for (const id of job.nodeIds) {
-        const m = this.nodes[id];
-        if (isTerminal(m.status)) continue;
-        if (!m.cancelRequested) {
-          m.cancelRequested = true;
-          m.cancelReason = reason ?? `packed with cancelled task ${[...namedSet].find((x) => job.nodeIds.includes(x)) ?? ''}`.trim();
-          m.cancelSource = source;
-          if (!targets.includes(id)) targets.push(id), before.set(id, m.status);
-        }
-        m.status = Status.CANCELLING;
-        this.changed(m, { status: m.status, cancelRequested: true, cancelReason: m.cancelReason, cancelSource: source });
-      }
-      job.abort.abort(abortReason);
-      if (job.handleJson) void this.killJob(job);
-      // Resolves when the nodes settle, or when the kill stays unconfirmed (they stay CANCELLING).
-      waits.push(this.forceFinishAfterKill(job));
-    }
-    for (const job of retries) {
-      if (jobs.has(job)) continue;
-      job.killing = undefined;
-      job.killResult = undefined;
-      void this.killJob(job);
-      // Resolves when the nodes settle, or when the kill stays unconfirmed (they stay CANCELLING).
-      waits.push(this.forceFinishAfterKill(job));
-    }
-    // 3. On disk before we report anything (a journal append, group-committed: about a millisecond).
-    if (flagged.length) waits.push(this.host.durable(this.journalNodes(flagged)));
-    this.finishIfDone();
-    await Promise.all(waits);
-    // Every terminal state in the report (and the dispatch's, if it ended) is on disk before it is returned.
-    await this.host.durable();
-
-    return targets.map((id) => {
-      const n = this.nodes[id];
-      const statusBefore = before.get(id)!;
-      const outcome: CancelOutcome = isTerminal(statusBefore) || n.status === Status.COMPLETED || n.status === Status.FAILED
-        ? 'already_finished'
-        : n.cancelOutcome ?? 'aborted_before_start';
-      return {
-        nodeId: id,
-        name: n.graph.name,
-        outcome,
-        statusBefore,
-        statusAfter: n.status,
-        downstreamOf: namedSet.has(id) ? null : n.graph.dependsOn.filter((u) => targets.includes(u)),
-        detail: outcome === 'already_finished' && isTerminal(statusBefore) ? `status ${statusBefore} kept` : n.cancelDetail,
-      };
-    });
-  }
-
-  /** Stop a job through its executor, once, with the handle as stored. */
-  killJob(job: JobState): Promise<KillResult> {
-    // Where the job was when we set out to stop it (the executor may report QUEUED just before its handle).
-    job.statusAtCancel ??= job.resourceStatus;
-    job.killing ??= (async (): Promise<KillResult> => {
-      const executor = job.executor!;
-      const head = this.nodes[job.nodeIds[0]];
-      const metadata: TaskMetadata = { dispatchId: this.dispatchId, nodeId: job.nodeIds[0], nodeIds: job.nodeIds, name: head.graph.name };
-      // The handle goes through its stored (JSON) form, as it would for a cancel from another process.
-      const handle = JSON.parse(head.jobHandle ?? job.handleJson!) as JobHandle;
-      let result: KillResult;
-      try {
-        const verdict = toCancelVerdict(await executor.cancel(metadata, handle), executor.type);
-        result = { confirmed: verdict.confirmed, detail: verdict.detail ?? null, started: verdict.started, endedByItself: verdict.alreadyFinished };
-      } catch (e) {
-        result = { confirmed: false, detail: `the ${executor.type} executor failed to cancel the job: ${(e as Error).message}` };
-      }
-      job.killResult = result;
-      return result;
-    })();
-    return job.killing;
-  }
-
-  /**
-   * After a kill, the executor's `execute` normally rejects at once. If it
-   * does not (a backend that cannot be reached, an inline task that ignores
-   * its signal), stop waiting. A job outside this process whose kill is not
-   * confirmed may still run: its nodes stay CANCELLING with the outcome
-   * `kill_unconfirmed` (a later cancel retries the kill). Otherwise the tasks
-   * end CANCELLED, and anything the job returns later is ignored.
-   */
-  private async forceFinishAfterKill(job: JobState): Promise<void> {
-    const timeout = this.host.cancelConfirmTimeoutMs;
-    const settledAll = Promise.all(job.nodeIds.map((id) => this.settledOf(this.nodes[id])));
-    // Most jobs of a wide cancel settle in this turn (the pool rejects what no worker started):
-    // they need no timers, which were a tenth of the time to cancel 400 batched tasks.
-    const settledNow = await Promise.race([settledAll.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
-    if (settledNow) return;
-    const timers: NodeJS.Timeout[] = [];
-    const after = (ms: number) => new Promise<void>((r) => timers.push(setTimeout(r, ms)));
-    const killDone = (async () => {
-      // No handle yet: the executor is between steps and will stop at its next check.
-      while (!job.killing && !job.finished) await Promise.race([settledAll, after(5)]);
-      if (job.killing) await job.killing;
-    })();
-    const outcome = await Promise.race([
-      settledAll.then(() => 'settled' as const),
-      // An executor that says it could not confirm the kill: stop waiting now. One that confirmed
-      // gets a few seconds for its execute() to notice.
-      killDone
-        .then(() => (job.killResult?.confirmed === false ? undefined : after(Math.min(timeout, 5000))))
-        .then(() => 'late' as const),
-      after(timeout).then(() => 'timeout' as const),
-    ]);
-    timers.forEach(clearTimeout);
-    if (outcome === 'settled' || job.finished) return;
-    const k = job.killResult;
-    const detail = k && !k.confirmed ? k.detail : `the task did not stop within ${Math.round(timeout / 1000)} s of the cancel request`;
-    const mayStillRun = !k?.confirmed && job.handleJson !== null && job.executor !== undefined && !job.executor.runsInProcess;
-    if (mayStillRun) {
-      for (const id of job.nodeIds) {
-        const n = this.nodes[id];
-        if (isTerminal(n.status)) continue;
-        n.cancelOutcome = 'kill_unconfirmed';
-        n.cancelDetail = detail;
-        this.changed(n, { status: n.status, cancelOutcome: n.cancelOutcome, cancelDetail: detail });
-      }
-      // Reported as such by the cancel: on disk first, like a terminal state.
-      this.journalNodes(job.nodeIds.filter((id) => !isTerminal(this.nodes[id].status)));
-      return;
-    }
-    this.markFinished(job);
-    // A kill the executor confirmed stands even if its execute() is slow to return (still cleaning up).
-    const cancel = k?.confirmed ? this.outcomeAfterStop(job) : { outcome: 'kill_unconfirmed' as const, detail };
-    for (const id of job.nodeIds) {
-      const n = this.nodes[id];
-      if (!isTerminal(n.status)) this.terminal(n, Status.CANCELLED, null, cancel);
-    }
-    this.afterTerminal(job.nodeIds);
   }
 
   // ---- projections (projections.ts) --------------------------------------------

@@ -1,14 +1,11 @@
 import { EventEmitter } from 'node:events';
-import * as os from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import { CtError, ErrorCodes, InvalidInputError } from '../errors';
-import { toCancelVerdict, type Executor, type ExecutorConfig, type JobHandle, type TaskMetadata } from '../executors/executor';
+import type { Executor, ExecutorConfig } from '../executors/executor';
 import { closeAll, createExecutor } from '../executors/registry';
 import { publicConfig } from '../executors/secrets';
 import { registerBuiltinExecutors } from '../executors/builtin';
-import type {
-  CancelSource, CancelTaskReport, DispatchSnapshot, DispatchSummary, StatusName,
-} from '../protocol/messages';
+import type { DispatchSnapshot, DispatchSummary } from '../protocol/messages';
 import { Store } from '../store/store';
 import { creationEntries } from '../store/journal-entries';
 import { AfterDurable } from './after-durable';
@@ -17,11 +14,13 @@ import { assertNotImported } from '../store/imported';
 import { TaskLogWriter } from '../store/task-logs';
 import { describeOwner, isOrphaned, ownerLiveness } from './dispatch-owner';
 import { isLattice, latticesByName, type Lattice } from '../workflow/lattice';
-import { dispatchStatusOf, isTerminal, Status } from '../workflow/status';
+import { isTerminal } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
 import { CancelReport } from './cancel-report';
+import { CancelOperation, abandonNeedsOrphan } from './cancel-operation';
+import { checkDispatchId, describeValue } from './dispatch-id';
 import { findOrphans, type OrphanReport } from './orphans';
-import { parseCancelOptions, requireKnownTasks, type CancelOptions, type ValidCancelOptions } from './cancel-options';
+import type { CancelOptions } from './cancel-options';
 import { CancelRequestWatcher, requestCancel } from './cancel-requests';
 import { DispatchRun, type RunHost } from './dispatch-run';
 import { executorTypeOf, isExecutorInstance, validateGraph } from './dispatch-validation';
@@ -101,7 +100,7 @@ export class Dispatcher {
     if (!isLattice(lattice)) {
       throw new InvalidInputError(
         ErrorCodes.NOT_A_LATTICE,
-        `ct.dispatch expects a lattice, got ${describe(lattice)}. Wrap the workflow function with ct.lattice(fn) first.`,
+        `ct.dispatch expects a lattice, got ${describeValue(lattice)}. Wrap the workflow function with ct.lattice(fn) first.`,
       );
     }
     const limits = parseDispatchOptions(options);
@@ -318,7 +317,7 @@ export class Dispatcher {
     checkDispatchId(dispatchId);
     const wait = options.wait ?? false;
     if (typeof wait !== 'boolean' && !(typeof wait === 'number' && wait >= 0 && Number.isFinite(wait))) {
-      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `wait must be true, false, or a timeout in milliseconds (a number >= 0); got ${describe(wait)}.`);
+      throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `wait must be true, false, or a timeout in milliseconds (a number >= 0); got ${describeValue(wait)}.`);
     }
     const run = this.runs.get(dispatchId);
     if (run) {
@@ -413,38 +412,30 @@ export class Dispatcher {
   // ---- cancel ---------------------------------------------------------------
 
   /**
-   * Cancel a dispatch, or some of its tasks and everything downstream.
-   * Validates everything first (nothing changes on bad input), makes the
-   * request durable, stops each task at the earliest point, and reports per
-   * task what happened.
+   * Cancel a dispatch, or some of its tasks and everything downstream, as
+   * one {@link CancelOperation}: validated first (nothing changes on bad
+   * input), the request durable, each task stopped at the earliest point,
+   * and a report of what happened to each task.
    */
   async cancel(dispatchId: string, options?: CancelOptions): Promise<CancelReport> {
-    checkDispatchId(dispatchId);
-    const valid = parseCancelOptions(options);
-    const requestedAt = new Date().toISOString();
+    const op = new CancelOperation(dispatchId, options);
     const run = this.runs.get(dispatchId);
-    if (!run) return this.cancelStored(dispatchId, valid, requestedAt);
-
-    const { taskIds, reason, source } = valid;
-    if (taskIds) requireKnownTasks(dispatchId, taskIds, run.nodes.length);
-    if (valid.abandon) throw abandonNeedsOrphan(dispatchId, 'it runs in this process');
-    // Resolves once the flags and every terminal state in the report are on disk.
-    const tasks = await run.cancel(taskIds, reason, source);
-    return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
+    if (run) return op.onRun(run);
+    return this.cancelStored(op);
   }
 
   /**
-   * A dispatch this process does not run: finished earlier, or orphaned by
-   * a process that died. Jobs still alive are cancelled through their
-   * executors, rebuilt from the stored configuration and job handle.
+   * A dispatch this process does not run: finished earlier, running in
+   * another process (asked through the shared home, where its own
+   * CancelOperation runs), or orphaned by a process that died.
    */
-  private async cancelStored(dispatchId: string, options: ValidCancelOptions, requestedAt: string): Promise<CancelReport> {
-    const { taskIds, reason, source, abandon } = options;
+  private async cancelStored(op: CancelOperation): Promise<CancelReport> {
+    const { dispatchId } = op;
+    const { taskIds, reason, abandon } = op.options;
     const store = await this.getStore();
     const stored = store.readDispatch(dispatchId);
     if (!stored) throw this.unknownDispatch(dispatchId);
-    const ids = stored.nodes.map((n) => n.nodeId);
-    if (taskIds) requireKnownTasks(dispatchId, taskIds, ids.length);
+    op.requireKnownTasks(stored.nodes.length);
     assertNotImported(this.home, dispatchId);
     const owner = ownerLiveness(stored.dispatch);
     if (!isTerminal(stored.dispatch.status) && owner !== 'gone') {
@@ -461,61 +452,7 @@ export class Dispatcher {
       if (data !== 'owner-gone') return new CancelReport({ ...data, source: 'external' });
       // The owner exited while we waited: the dispatch is an orphan now, cancel it from its handles.
     }
-    const wanted = new Set(taskIds ?? ids);
-    const statusOf = (id: number) => stored.nodes.find((n) => n.nodeId === id)?.status;
-    // All jobs are cancelled at once, so an executor can send one command for all of them (one scancel per cluster).
-    const executors = new Map<string, Executor<any, any>>();
-    const tasks: CancelTaskReport[] = await Promise.all(stored.nodes.filter((n) => wanted.has(n.nodeId)).map(async (n): Promise<CancelTaskReport> => {
-      const statusBefore = n.status as StatusName;
-      if (isTerminal(statusBefore)) {
-        return { nodeId: n.nodeId, name: n.name, outcome: 'already_finished', statusBefore, statusAfter: statusBefore, downstreamOf: null, detail: `status ${statusBefore} kept` };
-      }
-      // Orphaned by a dead process: stop its job if one exists.
-      let outcome: CancelTaskReport['outcome'] = 'aborted_before_start';
-      let detail: string | null = `the dispatching process (${describeOwner(stored.dispatch)}) is gone`;
-      if (n.jobHandle && n.executorConfig) {
-        try {
-          let ex = executors.get(n.executorConfig);
-          if (!ex) executors.set(n.executorConfig, (ex = createExecutor(JSON.parse(n.executorConfig))));
-          const meta: TaskMetadata = { dispatchId, nodeId: n.nodeId, nodeIds: [n.nodeId], name: n.name };
-          const verdict = toCancelVerdict(await ex.cancel(meta, JSON.parse(n.jobHandle) as JobHandle), ex.type);
-          if (verdict.alreadyFinished) {
-            outcome = 'already_finished';
-            detail = `its job had already ended by itself; ${detail}, so its result was not collected`;
-          } else {
-            // A job still queued on its resource was stopped before it ran.
-            const started = verdict.started ?? statusBefore !== Status.QUEUED;
-            outcome = !verdict.confirmed ? 'kill_unconfirmed' : started ? 'killed' : 'aborted_before_start';
-            detail = verdict.detail ?? detail;
-          }
-        } catch (e) {
-          outcome = 'kill_unconfirmed';
-          detail = (e as Error).message;
-        }
-      }
-      // A job whose kill is unconfirmed may still run: the node stays CANCELLING, and a later cancel retries,
-      // unless the user gives up on it explicitly; the record then says so, and by whom.
-      if (outcome === 'kill_unconfirmed' && abandon) detail = `${detail ?? 'the kill was not confirmed'}; abandoned by ${whoAbandons(source)} at ${new Date().toISOString()}: the job may still be running`;
-      const statusAfter = outcome === 'kill_unconfirmed' && !abandon ? Status.CANCELLING : Status.CANCELLED;
-      return { nodeId: n.nodeId, name: n.name, outcome, statusBefore, statusAfter, downstreamOf: null, detail };
-    }));
-    const changed = tasks.filter((t) => t.statusBefore !== t.statusAfter || t.outcome === 'kill_unconfirmed' || statusOf(t.nodeId) === Status.CANCELLING);
-    if (changed.length) {
-      const at = new Date().toISOString();
-      const after = new Map(changed.map((t) => [t.nodeId, t.statusAfter as string]));
-      // A node left CANCELLING keeps the dispatch from ending: its job may still run.
-      const final = dispatchStatusOf(stored.nodes.map((n) => after.get(n.nodeId) ?? n.status));
-      await store.commit([
-        { t: 'cancel', dispatchId, nodeIds: changed.map((t) => t.nodeId), reason, source, at: requestedAt },
-        {
-          t: 'final', dispatchId, nodeIds: changed.map((t) => t.nodeId), statuses: changed.map((t) => t.statusAfter),
-          outcomes: changed.map((t) => t.outcome), details: changed.map((t) => t.detail), at,
-        },
-        // Every task of the orphan is terminal now: so is the dispatch, for every reader.
-        ...(final ? [{ t: 'dispatch-final' as const, dispatchId, nodeIds: [], status: final, error: null, at }] : []),
-      ]);
-    }
-    return new CancelReport({ dispatchId, requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks });
+    return op.onOrphan(store, stored);
   }
 
   private unknownDispatch(dispatchId: string): CtError {
@@ -555,38 +492,6 @@ export class Dispatcher {
   async flush(): Promise<void> {
     if (this.store) await this.store.flush();
   }
-}
-
-function abandonNeedsOrphan(dispatchId: string, why: string): CtError {
-  return new InvalidInputError(
-    ErrorCodes.INVALID_ARGUMENT,
-    `abandon gives up on kills of an orphaned dispatch (its process gone); dispatch ${dispatchId} is not orphaned: ${why}. ` +
-      `Nothing was cancelled; cancel it without abandon.`,
-  );
-}
-
-/** Who gives up on a kill, for the record: the user and host of this process, and how they asked. */
-function whoAbandons(source: CancelSource): string {
-  let user = 'unknown user';
-  try {
-    user = os.userInfo().username;
-  } catch {
-    // No passwd entry: the host still says where.
-  }
-  return `${user}@${os.hostname()} (${source === 'external' ? 'covalent-ts cancel --abandon' : `ct.cancel abandon, ${source}`})`;
-}
-
-function checkDispatchId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !id) {
-    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `A dispatch id must be a non-empty string (what ct.dispatch returned); got ${describe(id)}.`);
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'function') return `a function${v.name ? ` (${v.name})` : ''}`;
-  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
-  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 async function withTimeout(p: Promise<void>, ms: number): Promise<void> {

@@ -2,7 +2,7 @@ import type { Executor, ResourceStatus } from '../executors/executor';
 import type { CancelOutcome, CancelSource, StatusName } from '../protocol/messages';
 import type { GraphNode } from '../workflow/transport-graph';
 import type { DispatchRun } from './dispatch-run';
-import type { LazyAbort } from './lazy-abort';
+import type { LazyAbort } from '../executors/lazy-abort';
 
 /**
  * The in-memory state of a running dispatch's nodes and jobs: what the
@@ -63,6 +63,8 @@ export interface JobState {
   killing: Promise<KillResult> | undefined;
   /** The executor's verdict on the kill, once it gave one. */
   killResult?: KillResult;
+  /** Resolves once the cancel that is stopping the job has recorded its nodes' outcomes (see job-kill.ts). */
+  stopping?: Promise<void>;
   /** Set once the dispatcher stopped waiting for the job (outputs arriving later are ignored). */
   finished: boolean;
   /** What the executor last said about the job on its resource (undefined: it never said). */

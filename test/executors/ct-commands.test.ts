@@ -4,6 +4,8 @@
  * orphaned by a dead process whose SSH key is encrypted and was never stored.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as lib from '../../src';
 import { tempDir } from '../support/wait';
 import { ct, cli, owner, root } from '../cli/support/cli';
 import { describeWithDaemons, killMatching, processesMatching, services, waitFor } from './support/services';
@@ -109,5 +111,43 @@ describeWithDaemons('covalent-ts with SSH tasks', () => {
     expect(view.nodes[0]).toMatchObject({ status: 'CANCELLED', cancelOutcome: 'kill_unconfirmed' });
     // Honest: nothing claims the remote process was stopped, and it was not.
     expect(processesMatching(`sleep ${m}`).length).toBeGreaterThan(0);
+  });
+
+  it('an orphan cancel whose kill cannot be confirmed leaves the node CANCELLING (kill_unconfirmed) and the dispatch running; a retry with ct.provideSSHCredentials kills it, reports killed, and the dispatch ends CANCELLED (rule 7)', async () => {
+    const home = tempDir('ct-home-');
+    const { id, m } = await orphanedSSHDispatch(home);
+    const s = services().ssh;
+    // This process has neither the key's passphrase nor an agent: the executor rebuilt from the store cannot log in.
+    lib.forgetSSHCredentials({ host: s.host, port: s.port, username: s.user.username });
+    const d = new lib.Dispatcher({ home });
+    try {
+      const first = await d.cancel(id);
+
+      expect(first.confirmed).toBe(false);
+      expect(first.tasks).toEqual([expect.objectContaining({ nodeId: 0, outcome: 'kill_unconfirmed', statusBefore: 'RUNNING', statusAfter: 'CANCELLING' })]);
+      expect(first.tasks[0].detail).toMatch(/provideSSHCredentials/);
+      // Never claimed stopped: it still runs, the node says so, and the dispatch cannot have ended.
+      expect(processesMatching(`sleep ${m}`).length).toBeGreaterThan(0);
+      const between = JSON.parse(ct(home, ['status', id, '--json']).stdout);
+      expect(between.nodes[0]).toMatchObject({ status: 'CANCELLING', cancelOutcome: 'kill_unconfirmed' });
+      expect(between.dispatch.status).toBe('RUNNING');
+
+      lib.provideSSHCredentials({ host: s.host, port: s.port, username: s.user.username }, { privateKey: fs.readFileSync(s.user.privateKeyPath, 'utf8'), passphrase: s.user.passphrase });
+      const retry = await d.cancel(id);
+
+      expect(retry.confirmed).toBe(true);
+      expect(retry.tasks).toEqual([expect.objectContaining({ nodeId: 0, outcome: 'killed', statusBefore: 'CANCELLING', statusAfter: 'CANCELLED' })]);
+      await waitFor('the remote task to be gone', () => processesMatching(`sleep ${m}`).length === 0);
+      const after = JSON.parse(ct(home, ['status', id, '--json']).stdout);
+      expect(after.nodes[0]).toMatchObject({ status: 'CANCELLED', cancelOutcome: 'killed' });
+      // Rule 7: every node is terminal, so the dispatch is too, for every reader.
+      expect(after.dispatch.status).toBe('CANCELLED');
+      expect((await d.getResult(id)).status).toBe('CANCELLED');
+      // And the passphrase given in memory reached no record.
+      expect(JSON.stringify(after)).not.toContain(s.user.passphrase!);
+    } finally {
+      lib.forgetSSHCredentials({ host: s.host, port: s.port, username: s.user.username });
+      await d.close();
+    }
   });
 });

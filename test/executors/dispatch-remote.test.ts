@@ -155,5 +155,46 @@ describeWithDaemons('dispatching to remote executors', () => {
     expect(res.status).toBe('CANCELLED');
     expect(scontrolJob(jobId)!.JobState).toBe('CANCELLED');
     expect(processesMatching(`sleep ${m}`)).toEqual([]);
+    // It ran, and the executor's explanation is kept: not "aborted before start", not a bare CANCELLED.
+    expect(res.nodes[0]).toMatchObject({ cancelOutcome: 'killed', cancelRequested: false });
+    expect(res.nodes[0].cancelDetail).toBe(`Slurm job ${jobId} was cancelled outside covalent-ts (for example with scancel) while it ran.`);
+  });
+
+  it('a Slurm job that never left the queue shows QUEUED, and cancelled it ends CANCELLED as aborted_before_start with the executor\'s detail', async () => {
+    const ex = new SlurmExecutor({
+      slurmConf: services().slurm.conf,
+      remoteWorkDir: `${services().ssh.root.workDir}/slurm-e2e`,
+      nodePath: process.execPath,
+      pollIntervalMs: 100,
+      maxPollIntervalMs: 1000,
+    });
+    const slurm = (args: string[]) => require('node:child_process').execFileSync(args[0], args.slice(1), { env: { ...process.env, SLURM_CONF: services().slurm.conf }, encoding: 'utf8' }) as string;
+    // Every CPU of the one node taken: the task's job waits in the queue.
+    const blocker = slurm(['sbatch', '--parsable', '--job-name=ct-test-blocker', `--cpus-per-task=${services().slurm.cpus}`, '--output=/dev/null', '--wrap', 'sleep 600']).trim();
+    try {
+      await waitFor('the blocker to run', () => scontrolJob(blocker)?.JobState === 'RUNNING', 60000);
+      const m = marker();
+      const id = await ct.dispatch(ct.lattice((mm: string) => ct.electron(hang, { executor: ex })(mm)))(m);
+      const node = await waitFor('the node to show QUEUED', async () => {
+        const n = (await ct.getResult(id)).nodes[0];
+        return n.status === 'QUEUED' ? n : undefined;
+      }, 60000);
+      const jobId = String((node.jobHandle as { jobId: string }).jobId);
+      expect(scontrolJob(jobId)!.JobState).toBe('PENDING');
+
+      const report = await ct.cancel(id);
+
+      expect(report.confirmed).toBe(true);
+      expect(report.tasks).toEqual([expect.objectContaining({
+        nodeId: 0, statusBefore: 'QUEUED', statusAfter: 'CANCELLED', outcome: 'aborted_before_start', detail: 'job was PENDING; scancel; CANCELLED',
+      })]);
+      const res = await ct.getResult(id, { wait: true });
+      expect(res.status).toBe('CANCELLED');
+      expect(res.nodes[0]).toMatchObject({ status: 'CANCELLED', cancelOutcome: 'aborted_before_start', cancelDetail: 'job was PENDING; scancel; CANCELLED' });
+      expect(scontrolJob(jobId)!.JobState).toBe('CANCELLED');
+      expect(processesMatching(`sleep ${m}`)).toEqual([]);
+    } finally {
+      slurm(['scancel', blocker]);
+    }
   });
 });

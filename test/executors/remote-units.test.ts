@@ -320,6 +320,8 @@ describe('scontrol show job -o parsing', () => {
     'JobId=12 JobName=ct-0-a UserId=root(0) GroupId=root(0) Priority=1 JobState=RUNNING Reason=None Dependency=(null) ExitCode=0:0 RunTime=00:00:01 Command=/tmp/a JobState=FAKE WorkDir=/tmp/x JobState=FAKE',
     'JobId=13 JobName=ct-1-b UserId=u(1000) JobState=CANCELLED Reason=None ExitCode=0:15',
     'JobId=14 JobName=ct-2-c JobState=PENDING Reason=Resources ExitCode=0:0',
+    'JobId=16 JobName=q JobState=CANCELLED Reason=None ExitCode=0:0 NodeList=(null) BatchHost=',
+    'JobId=17 JobName=r JobState=CANCELLED Reason=None ExitCode=0:15 NodeList=localhost BatchHost=localhost',
     'JobId=15 JobName=x JobState=COMPLETING+ Reason=None ExitCode=1:0',
     'slurm_load_jobs error: Invalid job id specified',
     '',
@@ -327,11 +329,15 @@ describe('scontrol show job -o parsing', () => {
 
   it('reads state, reason and exit code of every job, from the first occurrence of each field', () => {
     const jobs = parseScontrolJobs(out);
-    expect([...jobs.keys()]).toEqual(['12', '13', '14', '15']);
+    expect([...jobs.keys()]).toEqual(['12', '13', '14', '16', '17', '15']);
     expect(jobs.get('12')).toEqual({ jobId: '12', state: 'RUNNING', reason: 'None', exitCode: 0, exitSignal: 0 });
     expect(jobs.get('13')).toMatchObject({ state: 'CANCELLED', exitSignal: 15 });
     expect(jobs.get('14')).toMatchObject({ state: 'PENDING', reason: 'Resources' });
     expect(jobs.get('15')).toMatchObject({ state: 'COMPLETING', exitCode: 1 });
+    // Whether Slurm ever gave the job a node: a job cancelled while PENDING never started.
+    expect(jobs.get('16')).toMatchObject({ state: 'CANCELLED', started: false });
+    expect(jobs.get('17')).toMatchObject({ state: 'CANCELLED', started: true });
+    expect(jobs.get('14')!.started).toBeUndefined();
   });
 
   it('knows which states are terminal', () => {

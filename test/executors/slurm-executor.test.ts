@@ -12,6 +12,9 @@ import { slurmClusters } from '../../src/executors/slurm/slurm-cluster';
 import { closeSSHConnections } from '../../src/executors/ssh';
 import { TestContext, metadata } from './support/context';
 import { sourcePayload } from './support/payloads';
+
+/** What cancel() says of a job Slurm had started: confirmed, with what it did and saw. */
+const KILLED_WHILE_RUNNING = { confirmed: true, started: true, detail: expect.stringMatching(/^job was [A-Z]+; scancel; CANCELLED$/) };
 import { describeWithDaemons, killMatching, processesMatching, scontrolJob, services, sh, slurmEnv, waitFor, type Login } from './support/services';
 
 /** Starts `sleep MARKER` in the job and another one that escapes with setsid, then never returns. */
@@ -127,7 +130,7 @@ describeWithDaemons('SlurmExecutor', () => {
       await waitFor('the job to run', () => state(jobId) === 'RUNNING');
       await waitFor('the task processes', () => processesMatching(`sleep ${m}`).length === 2);
 
-      expect(await ctx.requestCancel()).toBe(true);
+      expect(await ctx.requestCancel()).toEqual(KILLED_WHILE_RUNNING);
       expect(state(jobId)).toBe('CANCELLED');
       if (services().slurm.proctrack === 'proctrack/cgroup') {
         await waitFor('the setsid escapee to be killed too', () => processesMatching(`sleep ${m}`).length === 0, 10000);
@@ -147,7 +150,8 @@ describeWithDaemons('SlurmExecutor', () => {
         const ex = new SlurmExecutor(opts());
         const { ctx, done, jobId } = await startAndWaitForHandle(ex, `function never() { return 'ran'; }`, [], 'queued');
         await waitFor('the job to be PENDING', () => state(jobId) === 'PENDING');
-        expect(await ctx.requestCancel()).toBe(true);
+        // Never started: the verdict says so (the node's outcome becomes aborted_before_start), with what was done.
+        expect(await ctx.requestCancel()).toEqual({ confirmed: true, started: false, detail: 'job was PENDING; scancel; CANCELLED' });
         expect(state(jobId)).toBe('CANCELLED');
         expect(scontrolJob(jobId)!.RunTime).toBe('00:00:00');
         const r = await done;
@@ -166,7 +170,7 @@ describeWithDaemons('SlurmExecutor', () => {
       const m = marker();
       const { ctx, done, jobId } = await startAndWaitForHandle(ex, IGNORE_TERM_TASK, [m], `stubborn-${cluster().proctrack}`);
       await waitFor('the TERM-ignoring grandchild', () => processesMatching(`sleep ${m}`).length >= 1, 60000);
-      expect(await ctx.requestCancel()).toBe(true);
+      expect(await ctx.requestCancel()).toEqual(KILLED_WHILE_RUNNING);
       expect(scontrolJob(jobId, cluster().conf)!.JobState).toBe('CANCELLED');
       // Slurm says CANCELLED: then nothing of the task runs, whatever the plugin (checked in /proc, twice).
       expect(processesMatching(`sleep ${m}`)).toEqual([]);
@@ -181,7 +185,7 @@ describeWithDaemons('SlurmExecutor', () => {
     const m = marker();
     const { ctx, done, jobId } = await startAndWaitForHandle(ex, IGNORE_TERM_TASK, [m], 'stubborn');
     await waitFor('the TERM-ignoring child', () => processesMatching(`sleep ${m}`).length >= 1);
-    expect(await ctx.requestCancel()).toBe(true);
+    expect(await ctx.requestCancel()).toEqual(KILLED_WHILE_RUNNING);
     expect(state(jobId)).toBe('CANCELLED');
     await waitFor('the stubborn processes to be gone', () => processesMatching(`sleep ${m}`).length === 0, 20000);
     expect((await done).ok).toBe(false);
@@ -219,9 +223,13 @@ describeWithDaemons('SlurmExecutor', () => {
         for (let i = 0; i < 6; i++) jobs.push(await startAndWaitForHandle(ex, `function never() { return 'ran'; }`, [], `many${i}`));
         const ids = jobs.map((j) => j.jobId);
         await waitFor('all jobs queued', () => ids.every((id) => state(id) === 'PENDING'));
+        // The executor says so too: each node would show QUEUED.
+        await waitFor('every job reported QUEUED', () => jobs.every((j) => j.ctx.statuses[0] === 'QUEUED'));
         // The dispatcher cancels every task in the same tick.
         const results = await Promise.all(jobs.map((j) => j.ctx.requestCancel()));
-        expect(results).toEqual(ids.map(() => true));
+        // Never started: the verdict says so, and why (the outcome becomes aborted_before_start).
+        expect(results).toEqual(ids.map(() => ({ confirmed: true, started: false, detail: 'job was PENDING; scancel; CANCELLED' })));
+        expect(jobs.map((j) => j.ctx.statuses.includes('RUNNING'))).toEqual(ids.map(() => false));
         const calls = fs.readFileSync(log, 'utf8').trim().split('\n');
         expect(calls).toHaveLength(1);
         expect(calls[0].split(' ').sort()).toEqual([...ids].sort());
@@ -256,7 +264,7 @@ describeWithDaemons('SlurmExecutor', () => {
         beforeHandleStored: (_h, c) => c.markCancelRequested(),
       });
       await expect(ex.execute(sourcePayload(`async function slow() { await new Promise((r) => setTimeout(r, 600000)); }`, [], 'race'), ctx)).rejects.toBeInstanceOf(TaskCancelledError);
-      expect(ctx.cancelResults).toEqual([true]);
+      expect(ctx.cancelResults).toEqual([expect.objectContaining({ confirmed: true, detail: expect.stringMatching(/scancel; CANCELLED$/) })]);
       expect(state(String(ctx.handle!.jobId))).toBe('CANCELLED');
     });
 
@@ -290,7 +298,7 @@ describeWithDaemons('SlurmExecutor', () => {
     const { ctx, done, jobId } = await startAndWaitForHandle(ex, `async function slow() { await new Promise((r) => setTimeout(r, 600000)); }`, [], 'slow');
     await waitFor('the job to run', () => state(jobId) === 'RUNNING');
     await closeSSHConnections();
-    expect(await ctx.requestCancel(createExecutor(config))).toBe(true);
+    expect(await ctx.requestCancel(createExecutor(config))).toEqual(KILLED_WHILE_RUNNING);
     expect(state(jobId)).toBe('CANCELLED');
     expect((await done).ok).toBe(false);
   });

@@ -215,7 +215,11 @@ describeWithDaemons('Slurm sweeps', () => {
     const report = JSON.parse(stdout);
     expect(report.confirmed).toBe(true);
     expect(report.tasks).toHaveLength(50);
-    expect(report.tasks.every((t: any) => t.outcome === 'killed' && t.statusAfter === 'CANCELLED')).toBe(true);
+    expect(report.tasks.every((t: any) => t.statusAfter === 'CANCELLED')).toBe(true);
+    // 2 CPUs: at most two elements ran; every other one never left the queue and is not reported killed.
+    const outcomes = report.tasks.map((t: any) => t.outcome);
+    expect(outcomes.filter((o: string) => o === 'killed').length).toBeLessThanOrEqual(2);
+    expect(outcomes.filter((o: string) => o === 'aborted_before_start').length).toBeGreaterThanOrEqual(48);
     const calls = bin.calls('scancel').slice(before);
     expect(calls).toHaveLength(1);
     expect(calls[0].split(' ').sort()).toEqual([...jobs].sort());

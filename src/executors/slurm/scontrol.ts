@@ -12,6 +12,12 @@ export interface SlurmJobInfo {
   /** `ExitCode=<code>:<signal>` */
   exitCode?: number;
   exitSignal?: number;
+  /**
+   * Whether Slurm ever gave the job a node (`NodeList` other than `(null)`):
+   * false for a job cancelled while PENDING, whatever its final state says.
+   * Absent when the record does not say.
+   */
+  started?: boolean;
 }
 
 /** States after which the job never runs again (and its processes are gone). */
@@ -71,11 +77,13 @@ export function parseScontrolJobs(output: string): Map<string, SlurmJobInfo> {
     const ec = field(line, 'ExitCode');
     const m = ec ? /^(\d+):(\d+)$/.exec(ec) : null;
     const exit = m ? { exitCode: Number(m[1]), exitSignal: Number(m[2]) } : {};
+    const nodeList = field(line, 'NodeList');
+    const started = nodeList === undefined ? {} : { started: nodeList !== '(null)' && nodeList !== '' };
     // An array's elements are named ARRAY_INDEX; elements still pending share one record.
     const arrayJobId = field(line, 'ArrayJobId');
     const taskIds = field(line, 'ArrayTaskId');
     const ids = arrayJobId && JOB_ID.test(arrayJobId) && taskIds ? arrayIndices(taskIds).map((i) => `${arrayJobId}_${i}`) : [jobId];
-    for (const id of ids) jobs.set(id, { jobId: id, state, reason, ...exit });
+    for (const id of ids) jobs.set(id, { jobId: id, state, reason, ...exit, ...started });
   }
   return jobs;
 }

@@ -33,6 +33,8 @@ interface Watch {
   state?: string;
   /** A cancel waits on this job: poll at the shortest interval until it ends. */
   urgent: boolean;
+  /** Told each new state the job is seen in before it ends (PENDING, RUNNING, ...). */
+  onState?: (state: string) => void;
 }
 
 export interface ClusterStats {
@@ -89,11 +91,11 @@ export class SlurmCluster {
     return this.host.exec(prefix + script, { timeoutMs });
   }
 
-  /** Resolve when the job is terminal (or unknown to Slurm). */
-  waitForEnd(jobId: string, options: { urgent?: boolean } = {}): Promise<JobEnd> {
+  /** Resolve when the job is terminal (or unknown to Slurm); `onState` hears of each state seen before. */
+  waitForEnd(jobId: string, options: { urgent?: boolean; onState?: (state: string) => void } = {}): Promise<JobEnd> {
     return new Promise<JobEnd>((resolve) => {
       const list = this.watches.get(jobId) ?? [];
-      list.push({ resolve, missing: 0, urgent: options.urgent ?? false });
+      list.push({ resolve, missing: 0, urgent: options.urgent ?? false, onState: options.onState, state: list[0]?.state });
       this.watches.set(jobId, list);
       this.nudge();
       if (!this.polling) void this.pollLoop();
@@ -157,9 +159,13 @@ export class SlurmCluster {
           this.settle(id, { kind: 'gone' });
           changed = true;
         }
-      } else if (info.state !== list[0].state) {
-        list[0].state = info.state;
-        changed = true;
+      } else {
+        for (const w of list) {
+          if (w.state === info.state) continue;
+          w.state = info.state;
+          w.onState?.(info.state);
+          changed = true;
+        }
       }
     }
     return changed;
@@ -169,6 +175,11 @@ export class SlurmCluster {
     const list = this.watches.get(id) ?? [];
     this.watches.delete(id);
     for (const w of list) w.resolve(end);
+  }
+
+  /** The state a watched job was last seen in (undefined: not watched, or not polled yet). */
+  lastState(jobId: string): string | undefined {
+    return this.watches.get(jobId)?.[0]?.state;
   }
 
   /**

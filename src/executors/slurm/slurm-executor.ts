@@ -205,7 +205,8 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
       if (e instanceof TaskCancelledError) p.liveJobId = undefined; // cancelled through cancel(), confirmed
       throw e;
     }
-    const end = await cluster.waitForEnd(jobId);
+    // The node shows QUEUED while Slurm keeps the job PENDING, RUNNING once it has a node.
+    const end = await cluster.waitForEnd(jobId, { onState: (state) => ctx.reportStatus(state === 'PENDING' ? 'QUEUED' : 'RUNNING') });
     if (end.kind !== 'unreachable') p.liveJobId = undefined;
     return { handle, files: await this.filesAfter(end, handle, cluster, ctx) };
   }
@@ -220,8 +221,12 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
     }
     if (end.kind === 'terminal' && end.info.state === 'CANCELLED') {
       if (ctx.isCancelRequested()) throw cancelledAt('run', ctx.metadata);
-      throw new TaskCancelledError(`Slurm job ${handle.jobId} was cancelled outside covalent-ts (for example with scancel).`, {
-        details: { dispatchId: ctx.metadata.dispatchId, nodeIds: ctx.metadata.nodeIds, jobId: handle.jobId, external: true },
+      const when = end.info.started === undefined ? '' : end.info.started ? ' while it ran' : ' before it started (it was PENDING)';
+      throw new TaskCancelledError(`Slurm job ${handle.jobId} was cancelled outside covalent-ts (for example with scancel)${when}.`, {
+        details: {
+          dispatchId: ctx.metadata.dispatchId, nodeIds: ctx.metadata.nodeIds, jobId: handle.jobId, external: true,
+          ...(end.info.started === undefined ? {} : { started: end.info.started }),
+        },
       });
     }
     const files = await readTaskFiles(cluster.host, handle.remoteDir);
@@ -280,6 +285,7 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
       );
     }
     const cluster = this.cluster();
+    const seen = cluster.lastState(h.jobId);
     const ended = cluster.waitForEnd(h.jobId, { urgent: true });
     const r = await cluster.requestCancel(h.jobId);
     cluster.nudge();
@@ -302,12 +308,16 @@ export class SlurmExecutor extends Executor<Prepared, Job> {
     }
     // A job that ended by itself (completed, failed, timed out) before the scancel keeps its directory: it holds the result.
     if (end.kind === 'terminal' && end.info.state !== 'CANCELLED') return 'already_finished';
+    // Whether it had started: Slurm's final record says (a node given or not), else the state last seen here.
+    const started = end.kind === 'terminal' && end.info.started !== undefined ? end.info.started : seen === undefined ? undefined : seen !== 'PENDING';
+    const was = started === undefined ? '' : started ? `job was ${seen && seen !== 'PENDING' ? seen : 'RUNNING'}; ` : 'job was PENDING; ';
+    const verdict: CancelVerdict = { confirmed: true, detail: `${was}scancel; ${end.kind === 'terminal' ? end.info.state : 'gone from Slurm'}`, ...(started === undefined ? {} : { started }) };
     if (this.options.cleanup && typeof h.remoteDir === 'string') {
       await sleepUnlessAborted(0);
       const workDir = await resolveWorkDir(cluster.host, this.options.remoteWorkDir);
       await removeTaskDir(cluster.host, workDir, h.remoteDir).catch(() => undefined);
     }
-    return true;
+    return verdict;
   }
 }
 

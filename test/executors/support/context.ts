@@ -1,10 +1,11 @@
 /**
- * A real ExecutionContext for driving executors without the dispatcher: a
- * cancel flag checked before every step, an AbortController, handle
- * recording, and the dispatcher's rule that a cancel racing `setJobHandle`
- * cancels the new job. Hooks let a test request a cancel at an exact point.
+ * Drive executors without the dispatcher, through the dispatcher's own
+ * context (JobExecutionContext: the cancel checks, and the rule that a cancel
+ * racing `setJobHandle` cancels the new job), recording what the executor
+ * did. Hooks let a test request a cancel at an exact point.
  */
-import { cancelledAt, type CancelVerdict, type ExecutionContext, type ResourceStatus, type Executor, type JobHandle, type TaskMetadata } from '../../../src/executors/executor';
+import { type CancelVerdict, type ResourceStatus, type Executor, type JobHandle, type TaskMetadata } from '../../../src/executors/executor';
+import { JobExecutionContext } from '../../../src/executors/job-execution-context';
 
 let counter = 0;
 export function metadata(name = 'task', nodeId = 0): TaskMetadata {
@@ -19,8 +20,7 @@ export interface ContextHooks {
   beforeHandleStored?: (handle: JobHandle, ctx: TestContext) => void | Promise<void>;
 }
 
-export class TestContext implements ExecutionContext {
-  readonly controller = new AbortController();
+export class TestContext extends JobExecutionContext {
   readonly steps: string[] = [];
   readonly logs: { stream: 'stdout' | 'stderr'; text: string }[] = [];
   handle: JobHandle | undefined;
@@ -28,75 +28,52 @@ export class TestContext implements ExecutionContext {
   cancelResults: CancelVerdict[] = [];
   /** What the executor reported through `reportStatus`, in order. */
   readonly statuses: ResourceStatus[] = [];
-  private cancelRequested = false;
 
   constructor(
-    readonly metadata: TaskMetadata,
+    metadata: TaskMetadata,
     private readonly executor: Executor<any, any>,
     private readonly hooks: ContextHooks = {},
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  onCancel(listener: () => void): () => void {
-    if (this.controller.signal.aborted) {
-      queueMicrotask(listener);
-      return () => undefined;
-    }
-    this.controller.signal.addEventListener('abort', listener, { once: true });
-    return () => this.controller.signal.removeEventListener('abort', listener);
-  }
-
-  onCancel(listener: () => void): () => void {
-    if (this.cancelRequested) {
-      listener();
-      return () => undefined;
-    }
-    this.controller.signal.addEventListener('abort', listener, { once: true });
-    return () => this.controller.signal.removeEventListener('abort', listener);
-  }
-
-  isCancelRequested(): boolean {
-    return this.cancelRequested;
+  ) {
+    // The host's callbacks run only once the executor works, after construction.
+    let ctx: TestContext | undefined;
+    const self = (): TestContext => ctx!;
+    super(metadata, {
+      async recordHandle(_handle, json) {
+        await hooks.beforeHandleStored?.(JSON.parse(json), self());
+        // Kept in its stored (JSON) form, as the store keeps it.
+        self().handle = JSON.parse(json);
+      },
+      async killJob(handle) {
+        self().cancelResults.push(await executor.cancel(metadata, handle));
+      },
+      reportStatus(status) {
+        const statuses = self().statuses;
+        if (statuses[statuses.length - 1] !== status) statuses.push(status);
+      },
+      log(stream, text) {
+        self().logs.push({ stream, text });
+      },
+    });
+    ctx = this;
   }
 
   checkCancelled(step: string): void {
     this.steps.push(step);
     this.hooks.onStep?.(step, this);
-    if (this.cancelRequested) throw cancelledAt(step, this.metadata);
+    super.checkCancelled(step);
   }
 
-  async setJobHandle(handle: JobHandle): Promise<void> {
-    await this.hooks.beforeHandleStored?.(handle, this);
-    // Round trip through JSON, as the store does.
-    this.handle = JSON.parse(JSON.stringify(handle));
-    if (this.cancelRequested) {
-      this.cancelResults.push(await this.executor.cancel(this.metadata, this.handle!));
-      throw cancelledAt('run', this.metadata);
-    }
-  }
-
-  reportStatus(status: ResourceStatus): void {
-    if (this.statuses[this.statuses.length - 1] !== status) this.statuses.push(status);
-  }
-
-  log(stream: 'stdout' | 'stderr', text: string): void {
-    this.logs.push({ stream, text });
+  /** Set the flag only (as a cancel does before it reaches the executor). */
+  markCancelRequested(): void {
+    super.requestCancel();
   }
 
   /** Set the flag; when a handle exists, cancel the job as the dispatcher does. */
-  markCancelRequested(): void {
-    this.cancelRequested = true;
-    this.controller.abort();
-  }
-
   async requestCancel(executor: Executor<any, any> = this.executor): Promise<CancelVerdict | undefined> {
-    this.markCancelRequested();
+    super.requestCancel();
     if (!this.handle) return undefined;
-    const ok = await executor.cancel(this.metadata, this.handle);
-    this.cancelResults.push(ok);
-    return ok;
+    const verdict = await executor.cancel(this.metadata, this.handle);
+    this.cancelResults.push(verdict);
+    return verdict;
   }
 }
