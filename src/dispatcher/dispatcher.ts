@@ -413,7 +413,7 @@ export class Dispatcher {
 
   /**
    * Cancel a dispatch, or some of its tasks and everything downstream, as
-   * one {@link CancelOperation}: validated first (nothing changes on bad
+   * one `CancelOperation` (cancel-operation.ts): validated first (nothing changes on bad
    * input), the request durable, each task stopped at the earliest point,
    * and a report of what happened to each task.
    */

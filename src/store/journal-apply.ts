@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'sql.js';
 import type { JournalEntry } from './journal';
-import { isTerminal } from '../protocol/status';
+import { Status, canTransition, isTerminal } from '../protocol/status';
 import {
   column, DISPATCHES, encodeRow, fromJson, insertSql, newNodeRow, NODES, rowFromJson, TERMINAL_SQL, toSql, type DispatchRow, type NodeRow,
 } from './row-codec';
@@ -19,13 +19,16 @@ import {
 
 /**
  * How a `node` entry's fact merges into the stored node:
+ * - `transition`: the status moves only as the status model allows (canTransition): a terminal status stays,
+ *   and a CANCELLING node read from another process's journal is not set back to RUNNING or QUEUED by an
+ *   older entry of its (dead) owner, whatever order the journals are applied in;
  * - `final`: taken (when given) unless the stored status is terminal: a terminal state, and what came with it, stays;
  * - `first`: the first value stored stays;
  * - `latest`: the newest value given wins;
  * - `flag`: once set, stays set.
  */
 export const NODE_MERGE_RULES = {
-  status: 'final',
+  status: 'transition',
   startedAt: 'first',
   completedAt: 'final',
   output: 'final',
@@ -40,7 +43,7 @@ export const NODE_MERGE_RULES = {
   subDispatchId: 'first',
   cost: 'final',
   limitWarning: 'latest',
-} as const satisfies Partial<Record<keyof NodeRow, 'final' | 'first' | 'latest' | 'flag'>>;
+} as const satisfies Partial<Record<keyof NodeRow, 'transition' | 'final' | 'first' | 'latest' | 'flag'>>;
 
 /** The node fields a `node` journal entry carries. */
 export type NodeFact = keyof typeof NODE_MERGE_RULES;
@@ -48,12 +51,23 @@ export const NODE_FACTS = Object.keys(NODE_MERGE_RULES) as NodeFact[];
 
 const keptIfTerminal = (col: string, value: string) => `CASE WHEN status IN ${TERMINAL_SQL} THEN ${col} ELSE ${value} END`;
 
+/** The status model's moves in SQL: the given status (bound once, as `v`) replaces the stored one only where canTransition allows. */
+function transitionSql(col: string): string {
+  const all = Object.values(Status);
+  const refused = all
+    .map((from) => [from, all.filter((to) => !canTransition(from, to))] as const)
+    .filter(([, to]) => to.length)
+    .map(([from, to]) => `WHEN ${col} = '${from}' AND v IN (${to.map((t) => `'${t}'`).join(', ')}) THEN ${col}`);
+  return `(SELECT CASE WHEN v IS NULL THEN ${col} ${refused.join(' ')} ELSE v END FROM (SELECT ? AS v))`;
+}
+
 /** In SET, column names are the row's values before the update: a stored terminal row keeps everything. */
 function mergeSql(fact: NodeFact): string {
   const col = column(NODES, fact).name;
   const rule = NODE_MERGE_RULES[fact];
   const value =
-    rule === 'final' ? keptIfTerminal(col, `COALESCE(?, ${col})`)
+    rule === 'transition' ? transitionSql(col)
+    : rule === 'final' ? keptIfTerminal(col, `COALESCE(?, ${col})`)
     : rule === 'first' ? `COALESCE(${col}, ?)`
     : rule === 'latest' ? `COALESCE(?, ${col})`
     : `MAX(${col}, ?)`;
