@@ -87,6 +87,42 @@ describe('remote process scripts', () => {
     expect(() => launchScript({ taskDir: '/t', runnerDir: '/r', nodePath: 'node', marker: '$(reboot)' })).toThrow();
   });
 
+  it('launch the task as a session leader that records its own identity, and never start it twice', async () => {
+    // A "runner" the launch line runs with /bin/sh as its node: it notes each run, then waits.
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ct-launch-'));
+    const runnerDir = path.join(work, 'runner');
+    const taskDir = path.join(work, 'jobs', `d-0-${randomBytes(5).toString('hex')}`);
+    fs.mkdirSync(runnerDir);
+    fs.mkdirSync(taskDir, { recursive: true });
+    fs.writeFileSync(path.join(runnerDir, 'remote-main.js'), `echo "$$" >> "$1/runs"; sleep 600\n`);
+    const marker = randomBytes(16).toString('hex');
+    const script = launchScript({ taskDir, runnerDir, nodePath: '/bin/sh', marker });
+    const first = run(script);
+    const [pgid, startTime, boot] = first.split(' ');
+    try {
+      const raw = fs.readFileSync(`/proc/${pgid}/stat`, 'utf8');
+      const stat = raw.slice(raw.lastIndexOf(')') + 2).split(' '); // state ppid pgrp session ...
+      expect(stat[2]).toBe(pgid); // its own process group
+      expect(stat[3]).toBe(pgid); // and session
+      expect(startTime).toBe(startTimeOf(Number(pgid)));
+      expect(boot).toBe(bootId);
+      expect(fs.readFileSync(`/proc/${pgid}/environ`, 'utf8').split('\0')).toContain(`${TASK_MARKER_VAR}=${marker}`);
+      expect(fs.readFileSync(path.join(taskDir, 'pgid'), 'utf8').trim()).toBe(first);
+      // Sent again (its answer was lost): the same identity, and no second run.
+      expect(run(script)).toBe(first);
+      // Claimed by an earlier start whose leader has not written its identity yet: wait for it.
+      fs.renameSync(path.join(taskDir, 'pgid'), path.join(work, 'pgid'));
+      const late = spawn('/bin/sh', ['-c', `sleep 0.3; mv ${shq(path.join(work, 'pgid'))} ${shq(path.join(taskDir, 'pgid'))}`]);
+      expect(run(script)).toBe(first);
+      await new Promise((r) => late.once('exit', r));
+      execFileSync('sleep', ['0.3']);
+      expect(fs.readFileSync(path.join(taskDir, 'runs'), 'utf8').trim().split('\n')).toHaveLength(1);
+    } finally {
+      run(killScript({ taskDir, identity: { pgid: Number(pgid), startTime, bootId, marker }, graceMs: 0, timeoutMs: 2000 }));
+      fs.rmSync(work, { recursive: true });
+    }
+  });
+
   it('status of a directory with no task and no process is GONE, and kill of a foreign group does nothing', () => {
     expect(run(statusScript({ taskDir: '/nonexistent/ct', identity: idOf(999999) }))).toBe('GONE');
     // This process's session is not the task's: the kill script must not touch it.
