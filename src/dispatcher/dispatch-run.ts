@@ -21,6 +21,7 @@ import { killJob, outcomeOfJobStop } from './job-kill';
 import type { TaskContext } from '../executors/runner/run-payload';
 import type { DispatchLimits } from './limits';
 import type { EarlierNode } from './redispatch';
+import { encodeWorkflow } from './stored-workflow';
 
 /** What a DispatchRun needs from the dispatcher that owns it. */
 export interface RunHost {
@@ -80,6 +81,8 @@ export class DispatchRun implements RowSource, ProjectedRun {
   inputs: unknown[] | undefined;
   /** The inputs, encoded on first use (see projections.ts). */
   encodedInputs: Uint8Array | null | undefined;
+  /** The workflow as stored (stored-workflow.ts), encoded once, when the dispatch is first written. */
+  private encodedWorkflow: EncodedValue | undefined;
   /** Per node reused by a redispatch: the dispatch whose result it took. Sparse. */
   reusedFrom: string[] | undefined;
   /** Reuse keys, computed once per node (see projections.ts). */
@@ -515,7 +518,12 @@ export class DispatchRun implements RowSource, ProjectedRun {
   }
 
   dispatchRow(): DispatchRow {
-    return dispatchRowOf(this);
+    return { ...dispatchRowOf(this), ...this.workflowColumns() };
+  }
+
+  private workflowColumns(): { workflow: Uint8Array | null; workflowRef: string | null } {
+    this.encodedWorkflow ??= this.host.placeValue(this, 'workflow', encodeWorkflow(this.graph, this.lattice.options));
+    return { workflow: this.encodedWorkflow.inline, workflowRef: this.encodedWorkflow.ref };
   }
 
   nodeRow(id: number): NodeRow {

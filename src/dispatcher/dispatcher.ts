@@ -13,7 +13,7 @@ import { ctHome } from '../store/ct-home';
 import { assertNotImported } from '../store/imported';
 import { TaskLogWriter } from '../store/task-logs';
 import { describeOwner, isOrphaned, ownerLiveness } from './dispatch-owner';
-import { isLattice, latticesByName, type Lattice } from '../workflow/lattice';
+import { isLattice, type Lattice } from '../workflow/lattice';
 import { isTerminal } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
 import { CancelReport } from './cancel-report';
@@ -30,8 +30,9 @@ import { DispatchLimits, parseDispatchOptions, type DispatchOptions, type LimitH
 import { limitPlan } from './limit-plan';
 import { earlierFromRows, parseRedispatchOptions, planReuse, replaceElectrons, type EarlierNode, type RedispatchOptions, type ValidRedispatchOptions } from './redispatch';
 import { reuseKeyOf } from './reuse-key';
+import { redispatchSource, type EarlierDispatch } from './redispatch-source';
 import type { Result } from './result';
-import { decodeValue, resultFromRows, snapshotFromRows, summaryOf } from './projections';
+import { resultFromRows, snapshotFromRows, summaryOf } from './projections';
 
 export type { CancelOptions, DispatchOptions };
 
@@ -118,7 +119,7 @@ export class Dispatcher {
     args: unknown[],
     parent: { run: DispatchRun; nodeId: number } | null,
     options: { timeLimitMs: number | undefined; budget: number | undefined } = { timeLimitMs: undefined, budget: undefined },
-    redispatch?: { earlier: { dispatchId: string; nodes: EarlierNode[] }; options: ValidRedispatchOptions },
+    redispatch?: { earlier: { dispatchId: string; nodes: EarlierNode[] }; options: ValidRedispatchOptions; runnable?: (toRun: GraphNode[]) => void },
   ): DispatchRun {
     const graph = lattice.build(args);
     for (const n of graph.nodes) if (n.kind === 'electron') n.executor ??= lattice.options.executor ?? 'local';
@@ -130,6 +131,7 @@ export class Dispatcher {
       : [];
     const reusedIds = new Set(reuse.map((r) => r.nodeId));
     const toRun = reusedIds.size ? graph.nodes.filter((n) => !reusedIds.has(n.id)) : graph.nodes;
+    redispatch?.runnable?.(toRun);
     const jobs = planJobs(toRun, lattice.options.taskPacking === true && !reusedIds.size, (n) => this.executorKey(n));
     const run = new DispatchRun(randomUUID(), lattice, graph, jobs, this.host, parent);
     run.inputs = args;
@@ -161,40 +163,26 @@ export class Dispatcher {
   /**
    * `ct.redispatch`: a new dispatch of an earlier one's workflow (its
    * original inputs unless new ones are given) that reuses every task that
-   * COMPLETED before and is unchanged. Works from the store alone: the
-   * lattice is the one this process defined under the dispatch's name.
+   * COMPLETED before and is unchanged. Works from the store alone (see
+   * redispatch-source.ts): the lattice this process defined under the
+   * dispatch's name, else the workflow stored with the dispatch.
    */
   async redispatch(dispatchId: string, options?: RedispatchOptions, newArgs?: unknown[]): Promise<string> {
     checkDispatchId(dispatchId);
     const valid = parseRedispatchOptions(options);
     const store = await this.getStore();
-    const live = this.runs.get(dispatchId);
-    const rows = live ? undefined : store.readDispatch(dispatchId);
-    if (!live && !rows) throw this.unknownDispatch(dispatchId);
-    const stored = live ? { dispatch: live.dispatchRow(), nodes: live.earlierNodes() } : { dispatch: rows!.dispatch, nodes: earlierFromRows(rows!.nodes) };
-    const lattice = live?.lattice ?? latticesByName().get(stored.dispatch.name);
-    if (!lattice) {
-      throw new InvalidInputError(
-        ErrorCodes.UNKNOWN_LATTICE,
-        `ct.redispatch: dispatch ${dispatchId} ran the workflow "${stored.dispatch.name}", which is not defined in this process. ` +
-          `Define it again (run the cell with ct.lattice(fn, { name: '${stored.dispatch.name}' })), then redispatch.`,
-        { details: { dispatchId, name: stored.dispatch.name } },
-      );
-    }
-    let args = newArgs;
-    if (!args) {
-      const inputs = decodeValue(stored.dispatch.inputs ?? null);
-      if (!Array.isArray(inputs)) {
-        throw new InvalidInputError(
-          ErrorCodes.INVALID_ARGUMENT,
-          `ct.redispatch: the inputs of dispatch ${dispatchId} were not stored (they could not be serialized, or an older covalent-ts dispatched it). ` +
-            `Pass the arguments: ct.redispatch(id)(...args).`,
-          { details: { dispatchId } },
-        );
-      }
-      args = inputs;
-    }
-    const run = this.createRun(lattice, args, null, undefined, { earlier: { dispatchId, nodes: stored.nodes }, options: valid });
+    const read = (id: string): EarlierDispatch | undefined => {
+      const live = this.runs.get(id);
+      if (live) return { dispatch: live.dispatchRow(), rows: () => live.nodes.map((_, i) => live.nodeRow(i)), nodes: live.earlierNodes(), lattice: live.lattice };
+      const stored = store.readDispatch(id);
+      return stored && { dispatch: stored.dispatch, rows: () => stored.nodes, nodes: earlierFromRows(stored.nodes) };
+    };
+    const earlier = read(dispatchId);
+    if (!earlier) throw this.unknownDispatch(dispatchId);
+    const source = redispatchSource(dispatchId, earlier, newArgs, read);
+    const run = this.createRun(source.lattice, source.args, null, valid.limits, {
+      earlier: { dispatchId, nodes: earlier.nodes }, options: valid, runnable: source.runnable,
+    });
     setImmediate(() => run.start());
     return run.dispatchId;
   }

@@ -42,8 +42,14 @@ export interface LimitPlan {
   cost: Array<CostModel | undefined>;
 }
 
+/** A dispatch's own limits, checked: what `ct.dispatch` (and `ct.redispatch`) options give. */
+export interface DispatchLimitOptions {
+  timeLimitMs: number | undefined;
+  budget: number | undefined;
+}
+
 /** Check the dispatch options (a bad value is refused before anything runs). */
-export function parseDispatchOptions(options: unknown): { timeLimitMs: number | undefined; budget: number | undefined } {
+export function parseDispatchOptions(options: unknown): DispatchLimitOptions {
   if (options === undefined) return { timeLimitMs: undefined, budget: undefined };
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.dispatch options must be an object like { timeLimit: '2h', budget: 50 }; got ${options === null ? 'null' : typeof options}.`);
@@ -53,11 +59,16 @@ export function parseDispatchOptions(options: unknown): { timeLimitMs: number | 
   if (unknown.length) {
     throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.dispatch options: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known options are timeLimit and budget.`);
   }
+  return parseLimitOptions(o, 'ct.dispatch');
+}
+
+/** `timeLimit` and `budget` of `caller`'s options, checked the same way wherever they are given. */
+export function parseLimitOptions(o: { timeLimit?: unknown; budget?: unknown }, caller: string): DispatchLimitOptions {
   const budget = o.budget;
   if (budget !== undefined && !(typeof budget === 'number' && Number.isFinite(budget) && budget > 0)) {
-    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.dispatch budget must be a number > 0 in the executors' price currency (e.g. 50); got ${JSON.stringify(budget) ?? String(budget)}.`);
+    throw new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `${caller} budget must be a number > 0 in the executors' price currency (e.g. 50); got ${JSON.stringify(budget) ?? String(budget)}.`);
   }
-  return { timeLimitMs: o.timeLimit === undefined ? undefined : parseDuration(o.timeLimit, 'ct.dispatch timeLimit'), budget: budget as number | undefined };
+  return { timeLimitMs: o.timeLimit === undefined ? undefined : parseDuration(o.timeLimit, `${caller} timeLimit`), budget: budget as number | undefined };
 }
 
 /** What the limits need of the run they watch. */

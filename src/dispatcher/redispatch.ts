@@ -4,6 +4,8 @@ import type { NodeRow } from '../store/schema';
 import { electronDefinition, type Electron } from '../workflow/electron';
 import { Status } from '../workflow/status';
 import type { GraphNode } from '../workflow/transport-graph';
+import type { Duration } from '../workflow/duration';
+import { parseLimitOptions, type DispatchLimitOptions } from './limits';
 
 /** Options of `ct.redispatch(dispatchId, options)`. */
 export interface RedispatchOptions {
@@ -11,21 +13,32 @@ export interface RedispatchOptions {
   replaceElectrons?: Record<string, Electron<any>>;
   /** Reuse tasks that COMPLETED before and are unchanged (default true); false runs everything again. */
   reuseCompleted?: boolean;
+  /** Wall-clock limit of the new dispatch, as `ct.dispatch(wf, { timeLimit })` (overrides the lattice's). */
+  timeLimit?: Duration;
+  /** Most the new dispatch may cost, as `ct.dispatch(wf, { budget })` (reused tasks cost nothing). */
+  budget?: number;
 }
 
 export interface ValidRedispatchOptions {
   replaceElectrons: Map<string, GraphNode['fn'] & object>;
   reuseCompleted: boolean;
+  /** The new dispatch's own limits (only those given to ct.redispatch: the earlier dispatch's are not carried over). */
+  limits: DispatchLimitOptions;
 }
+
+const OPTION_NAMES: ReadonlySet<string> = new Set(['replaceElectrons', 'reuseCompleted', 'timeLimit', 'budget']);
 
 /** Check redispatch options before anything is built or run. */
 export function parseRedispatchOptions(options: unknown): ValidRedispatchOptions {
   const bad = (why: string) =>
-    new InvalidInputError(ErrorCodes.INVALID_ARGUMENT, `ct.redispatch: ${why}. Options look like { replaceElectrons: { taskName: ct.electron(fn) }, reuseCompleted: true }.`);
-  if (options === undefined) return { replaceElectrons: new Map(), reuseCompleted: true };
+    new InvalidInputError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `ct.redispatch: ${why}. Options look like { replaceElectrons: { taskName: ct.electron(fn) }, reuseCompleted: true, timeLimit: '2h', budget: 50 }.`,
+    );
+  if (options === undefined) return { replaceElectrons: new Map(), reuseCompleted: true, limits: parseLimitOptions({}, 'ct.redispatch') };
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw bad(`options must be an object, got ${options === null ? 'null' : typeof options}`);
   const o = options as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => k !== 'replaceElectrons' && k !== 'reuseCompleted');
+  const unknown = Object.keys(o).filter((k) => !OPTION_NAMES.has(k));
   if (unknown.length) throw bad(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
   if (o.reuseCompleted !== undefined && typeof o.reuseCompleted !== 'boolean') throw bad(`reuseCompleted must be true or false, got ${JSON.stringify(o.reuseCompleted)}`);
   const replaceElectrons = new Map<string, any>();
@@ -38,7 +51,7 @@ export function parseRedispatchOptions(options: unknown): ValidRedispatchOptions
       replaceElectrons.set(name, value);
     }
   }
-  return { replaceElectrons, reuseCompleted: o.reuseCompleted !== false };
+  return { replaceElectrons, reuseCompleted: o.reuseCompleted !== false, limits: parseLimitOptions(o, 'ct.redispatch') };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as v8 from 'node:v8';
-import { resolveOutputs } from '../workflow/node-output';
+import { jsonExact } from '../workflow/json-exact';
+import { outputsAsRefs } from '../workflow/node-output';
 import type { GraphNode } from '../workflow/transport-graph';
 
 /**
@@ -15,9 +16,9 @@ export function reuseKeyOf(node: GraphNode, executorConfigJson: string | null): 
   if (node.kind !== 'electron' || node.reuse === false || node.source === undefined) return null;
   let args: Buffer | string;
   try {
-    const withIds = node.args.length ? resolveOutputs(node.args, (o) => ({ '\0ct-output': o.nodeId })) : node.args;
+    const withIds = node.args.length ? outputsAsRefs(node.args) : node.args;
     // JSON when it says exactly the same (much cheaper than V8's serializer on 10,000 nodes); V8's format otherwise.
-    args = jsonExact(withIds, 0) ? `j${JSON.stringify(withIds)}` : v8.serialize(withIds);
+    args = jsonExact(withIds) ? `j${JSON.stringify(withIds)}` : v8.serialize(withIds);
   } catch {
     return null;
   }
@@ -28,19 +29,4 @@ export function reuseKeyOf(node: GraphNode, executorConfigJson: string | null): 
     .update('\0')
     .update(args)
     .digest('base64url');
-}
-
-/** Whether JSON round-trips the value exactly: plain arrays and objects of strings, booleans, null and finite numbers. */
-function jsonExact(v: unknown, depth: number): boolean {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
-  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
-  if (depth > 32 || typeof v !== 'object') return false;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!(i in v) || !jsonExact(v[i], depth + 1)) return false;
-    return true;
-  }
-  const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) return false;
-  for (const k in v) if (!jsonExact((v as Record<string, unknown>)[k], depth + 1)) return false;
-  return true;
 }

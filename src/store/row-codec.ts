@@ -34,6 +34,10 @@ export interface DispatchRow {
   /** Sum of the tasks' estimated costs; null without a price. */
   cost?: number | null;
   limitWarning?: string | null;
+  /** The encoded workflow (dispatcher/stored-workflow.ts): what ct.redispatch rebuilds the graph from without the lattice. */
+  workflow?: Uint8Array | null;
+  /** The file under outputs/ that holds the workflow when it is large (readers get its bytes in `workflow`). */
+  workflowRef?: string | null;
 }
 
 export interface NodeRow {
@@ -115,6 +119,9 @@ export const DISPATCHES: Table<DispatchRow> = {
     { name: 'inputs', field: 'inputs', kind: 'blob', since: 3 },
     { name: 'cost', field: 'cost', kind: 'real', since: 3 },
     { name: 'limit_warning', field: 'limitWarning', kind: 'text', since: 3 },
+    // Schema 4: the workflow itself (sources, arguments), so ct.redispatch rebuilds it from the store alone.
+    { name: 'workflow', field: 'workflow', kind: 'blob', since: 4 },
+    { name: 'workflow_ref', field: 'workflowRef', kind: 'text', since: 4 },
   ],
 };
 

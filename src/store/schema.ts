@@ -3,7 +3,7 @@ import { addedColumns, createTableSql, DISPATCHES, NODES } from './row-codec';
 export type { DispatchRow, NodeRow } from './row-codec';
 
 /** SQLite schema of the store. Bump SCHEMA_VERSION when a column is added (its `since` in row-codec.ts). */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

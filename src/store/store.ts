@@ -16,7 +16,7 @@ export type { StoreRecovery } from './sqlite-file';
 const SELECT_DISPATCH = `${selectSql(DISPATCHES)} WHERE dispatch_id = ?`;
 const SELECT_NODES = `${selectSql(NODES)} WHERE dispatch_id = ? ORDER BY node_id`;
 // A listing needs no results or inputs (they can be large).
-const LIST_DISPATCHES = `${selectSql(DISPATCHES, ['result', 'result_ref', 'inputs'])} ORDER BY started_at`;
+const LIST_DISPATCHES = `${selectSql(DISPATCHES, ['result', 'result_ref', 'inputs', 'workflow', 'workflow_ref'])} ORDER BY started_at`;
 
 /**
  * The persistent store: a SQLite database (sql.js) in `CT_HOME`, shared by
@@ -179,7 +179,7 @@ export class Store {
     let dispatch: DispatchRow | undefined;
     try {
       stmt.bind([dispatchId]);
-      if (stmt.step()) dispatch = this.withValue(decodeRow(DISPATCHES, stmt.getAsObject()), 'result', 'resultRef');
+      if (stmt.step()) dispatch = this.withValue(this.withValue(decodeRow(DISPATCHES, stmt.getAsObject()), 'result', 'resultRef'), 'workflow', 'workflowRef');
     } finally {
       stmt.free();
     }

@@ -20,11 +20,16 @@ export function currentGraph(): TransportGraph | undefined {
   return s[s.length - 1];
 }
 
-/** Run `build` with a fresh graph on the stack; the lattice function must be synchronous. */
-export function withNewGraph<T>(build: (graph: TransportGraph) => T): { graph: TransportGraph; value: T } {
+/** An empty graph with an id of its own (outputs of different graphs never mix). */
+export function newGraph(): TransportGraph {
   const g = globalThis as any;
   g[COUNTER_KEY] = (g[COUNTER_KEY] ?? 0) + 1;
-  const graph = new TransportGraph(g[COUNTER_KEY]);
+  return new TransportGraph(g[COUNTER_KEY]);
+}
+
+/** Run `build` with a fresh graph on the stack; the lattice function must be synchronous. */
+export function withNewGraph<T>(build: (graph: TransportGraph) => T): { graph: TransportGraph; value: T } {
+  const graph = newGraph();
   const s = stack();
   s.push(graph);
   try {

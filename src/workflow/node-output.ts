@@ -56,13 +56,15 @@ export function resolveOutputs(value: unknown, resolve: (o: NodeOutput) => unkno
   if (isNodeOutput(value)) return resolve(value);
   if (depth >= 64 || !isPlainContainer(value)) return value;
   if (Array.isArray(value)) {
-    let changed = false;
-    const out = value.map((v) => {
-      const r = resolveOutputs(v, resolve, depth + 1);
-      if (r !== v) changed = true;
-      return r;
-    });
-    return changed ? out : value;
+    // Copied only from the first change on: most argument lists hold plain values only.
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      const r = v !== null && typeof v === 'object' ? resolveOutputs(v, resolve, depth + 1) : v;
+      if (out) out.push(r);
+      else if (r !== v) (out = value.slice(0, i)).push(r);
+    }
+    return out ?? value;
   }
   let changed = false;
   const out: Record<string, unknown> = {};
@@ -72,4 +74,34 @@ export function resolveOutputs(value: unknown, resolve: (o: NodeOutput) => unkno
     out[k] = r;
   }
   return changed ? out : value;
+}
+
+/**
+ * The key of the plain object that stands for an upstream output where a
+ * value is stored or hashed (`{ [OUTPUT_REF]: nodeId }`): NodeOutput itself
+ * is a placeholder of one live graph, not data.
+ */
+export const OUTPUT_REF = '\0ct-output';
+
+/** Copy of `value` with each placeholder as `{ [OUTPUT_REF]: nodeId }`. */
+export function outputsAsRefs(value: unknown): unknown {
+  return resolveOutputs(value, (o) => ({ [OUTPUT_REF]: o.nodeId }));
+}
+
+function isOutputRef(value: unknown): value is { [OUTPUT_REF]: number } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === OUTPUT_REF && typeof (value as Record<string, unknown>)[OUTPUT_REF] === 'number';
+}
+
+/** The reverse of `outputsAsRefs`, in place (on a freshly decoded value): each `{ [OUTPUT_REF]: id }` becomes `placeholder(id)`. */
+export function refsAsOutputs(value: unknown, placeholder: (nodeId: number) => NodeOutput, depth = 0): unknown {
+  if (isOutputRef(value)) return placeholder(value[OUTPUT_REF]);
+  if (depth >= 64 || !isPlainContainer(value)) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = refsAsOutputs(value[i], placeholder, depth + 1);
+    return value;
+  }
+  for (const k of Object.keys(value)) value[k] = refsAsOutputs(value[k], placeholder, depth + 1);
+  return value;
 }

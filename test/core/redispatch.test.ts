@@ -26,6 +26,14 @@ const ticks = (d: string): Record<string, number> => {
   return out;
 };
 
+/** Run `body` in a fresh node process on this test's store (with `ct` loaded, nothing else defined), then shut down. */
+const runScript = (body: string) =>
+  promisify(execFile)(
+    process.execPath,
+    ['-e', `const ct = require(${JSON.stringify(lib)});\n(async () => { ${body}\n await ct.shutdown(); })().catch((e) => { console.error(e); process.exit(1); });`],
+    { env: { ...process.env, CT_HOME: home }, timeout: 90_000 },
+  );
+
 /** A task named `name` that records each execution, then returns x + 1. */
 const step = (name: string, options: ct.ElectronOptions = {}) =>
   ct.electron(function step(d: string, x: number) {
@@ -137,6 +145,110 @@ describe('ct.redispatch', () => {
     const child = (await ct.getDispatcher().getStore()).listDispatchRows().find((r) => r.redispatchOf === firstId);
     expect(child).toBeDefined();
     expect((await ct.getResult(child!.dispatchId)).nodes.map((n) => n.reusedFrom ?? null)).toEqual([firstId, null, firstId]);
+  });
+
+  it('from the store alone: a fresh process that never defined the lattice reruns only what did not complete', async () => {
+    const d = newDir();
+    // Process 1 defines the workflow, runs it, cancels the gate while it runs, and exits.
+    const defineAndRun = `
+      const step = (name) => ct.electron(function step(d, x) {
+        require('fs').writeFileSync(d + '/' + ct.taskContext().name + '.' + process.pid + '-' + Math.random() + '.tick', '');
+        return x + 1;
+      }, { name });
+      const gate = ct.electron(async function gate(d, x) {
+        const fsm = require('fs');
+        fsm.writeFileSync(d + '/gate.' + process.pid + '-' + Math.random() + '.tick', '');
+        while (!fsm.existsSync(d + '/open')) await new Promise((r) => setTimeout(r, 20));
+        return x * 10;
+      }, { name: 'gate' });
+      const [a, b, c] = [step('a'), step('b'), step('c')];
+      const inl = ct.electron(function double(x) { return 2 * x; }, { name: 'double', executor: 'inline' });
+      const wf = ct.lattice((d, x) => ({ gated: c(d, gate(d, a(d, x))), plain: inl(b(d, x)) }), { name: 'store-alone', timeLimit: '10m' });
+      const id = await ct.dispatch(wf)(${JSON.stringify(d)}, 1);
+      const fsm = require('fs');
+      while (!fsm.readdirSync(${JSON.stringify(d)}).some((f) => f.startsWith('gate.'))) await new Promise((r) => setTimeout(r, 20));
+      await ct.cancel(id, { taskIds: [1] });
+      const r = await ct.getResult(id, { wait: true });
+      process.stdout.write(JSON.stringify({ id, statuses: r.nodes.map((n) => n.status) }));`;
+    const first = JSON.parse((await runScript(defineAndRun)).stdout);
+    expect(first.statuses).toEqual(['COMPLETED', 'CANCELLED', 'CANCELLED', 'COMPLETED', 'COMPLETED']);
+    expect(ticks(d)).toEqual({ a: 1, gate: 1, b: 1 });
+
+    // Process 2 has no workflow defined at all: ct.redispatch(id)() rebuilds it from the store.
+    fs.writeFileSync(path.join(d, 'open'), '');
+    const rerun = `
+      const id = await ct.redispatch(${JSON.stringify(first.id)})();
+      const r = await ct.getResult(id, { wait: true });
+      process.stdout.write(JSON.stringify({ id, status: r.status, result: r.result, name: r.name, redispatchOf: r.redispatchOf,
+        reused: r.nodes.map((n) => n.reusedFrom || null), names: r.nodes.map((n) => n.name), executors: r.nodes.map((n) => n.executor) }));`;
+    const second = JSON.parse((await runScript(rerun)).stdout);
+    expect(second).toMatchObject({
+      status: 'COMPLETED', result: { gated: 21, plain: 4 }, name: 'store-alone', redispatchOf: first.id,
+      reused: [first.id, null, null, first.id, first.id], names: ['a', 'gate', 'c', 'b', 'double'],
+    });
+    expect(second.executors[4]).toBe('inline');
+    // Only the tasks that had not completed ran again.
+    expect(ticks(d)).toEqual({ a: 1, gate: 2, c: 1, b: 1 });
+
+    // Process 3 replaces an electron, still without the workflow: the replaced task and its downstream run.
+    const replace = `
+      const a2 = ct.electron(function a(d, x) {
+        require('fs').writeFileSync(d + '/a2.' + process.pid + '-' + Math.random() + '.tick', '');
+        return x + 100;
+      }, { name: 'a' });
+      const id = await ct.redispatch(${JSON.stringify(second.id)}, { replaceElectrons: { a: a2 } })();
+      const r = await ct.getResult(id, { wait: true });
+      process.stdout.write(JSON.stringify({ status: r.status, result: r.result, reused: r.nodes.map((n) => n.reusedFrom || null) }));`;
+    const third = JSON.parse((await runScript(replace)).stdout);
+    expect(third).toEqual({ status: 'COMPLETED', result: { gated: 1011, plain: 4 }, reused: [null, null, null, second.id, second.id] });
+    expect(ticks(d)).toEqual({ a: 1, a2: 1, gate: 3, c: 2, b: 1 });
+
+    // New arguments need the lattice: refused with a typed error that says what to do, nothing dispatched.
+    const withArgs = `
+      const before = (await ct.getDispatcher().getStore()).listDispatchRows().length;
+      const e = await ct.redispatch(${JSON.stringify(first.id)})(${JSON.stringify(d)}, 5).then(() => null, (e) => e);
+      const after = (await ct.getDispatcher().getStore()).listDispatchRows().length;
+      process.stdout.write(JSON.stringify({ code: e && e.code, message: e && e.message, isCtError: e instanceof ct.CtError, added: after - before }));`;
+    const refused = JSON.parse((await runScript(withArgs)).stdout);
+    expect(refused).toMatchObject({ code: 'CT_UNKNOWN_LATTICE', isCtError: true, added: 0 });
+    expect(refused.message).toContain("ct.lattice(fn, { name: 'store-alone' })");
+    expect(refused.message).toContain('without arguments');
+    expect(ticks(d)).toEqual({ a: 1, a2: 1, gate: 3, c: 2, b: 1 });
+  });
+
+  it('takes the new dispatch\'s timeLimit and budget, checked as ct.dispatch checks them', async () => {
+    const d = newDir();
+    const a = step('a');
+    const slow = ct.electron(async function slow(dd: string) {
+      require('fs').writeFileSync(`${dd}/slow.${Date.now()}-${Math.random()}.tick`, '');
+      await new Promise(() => undefined);
+    }, { name: 'slow' });
+    const wf = ct.lattice((dd: string) => [a(dd, 1), slow(dd)], { name: 'redispatch-limits' });
+    const first = await ct.dispatch(wf)(d);
+    await waitFor('a to complete and slow to start', async () => (await ct.getResult(first)).nodes[0].status === 'COMPLETED' && ticks(d).slow === 1);
+    await ct.cancel(first, { taskIds: [1] });
+    await ct.getResult(first, { wait: 30_000 });
+    const err = (p: Promise<unknown>) => p.then(() => undefined, (e) => e);
+    const bad = [
+      [{ timeLimit: '10 minutes' }, 'ct.redispatch timeLimit'],
+      [{ timeLimit: 0 }, 'ct.redispatch timeLimit'],
+      [{ budget: -1 }, 'ct.redispatch budget'],
+      [{ budget: 5 }, 'no task\'s executor has a price'],
+      [{ timeout: '1s' }, 'unknown option timeout'],
+    ] as const;
+    for (const [options, says] of bad) {
+      const e = await err(ct.redispatch(first, options as any)());
+      expect(e).toBeInstanceOf(ct.CtError);
+      expect(e).toMatchObject({ code: 'CT_INVALID_ARGUMENT' });
+      expect(e.message).toContain(says);
+    }
+    expect(ticks(d)).toEqual({ a: 1, slow: 1 });
+    // The limit applies to the new dispatch: the task that runs again is cancelled by it, the reused one is kept.
+    const second = await ct.getResult(await ct.redispatch(first, { timeLimit: '1s' })(), { wait: 30_000 });
+    expect(second.status).toBe('CANCELLED');
+    expect(second.nodes[0]).toMatchObject({ status: 'COMPLETED', reusedFrom: first });
+    expect(second.nodes[1]).toMatchObject({ status: 'CANCELLED', cancelReason: 'time limit', cancelSource: 'limit' });
+    expect(ticks(d)).toEqual({ a: 1, slow: 2 });
   });
 
   it('ct status shows reuse, cost and limit reasons; ct list shows the lineage', async () => {

@@ -129,7 +129,9 @@ describe('the store file format', () => {
     const again = new SQL.Database(fs.readFileSync(path.join(home, 'store.sqlite')));
     const cols = again.exec('PRAGMA table_info(nodes)')[0].values.map((r) => r[1]);
     expect(cols).toEqual(expect.arrayContaining(['reuse_key', 'reused_from', 'cost', 'limit_warning']));
-    expect(again.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0].values[0][0]).toBe('3');
+    const dispatchCols = again.exec('PRAGMA table_info(dispatches)')[0].values.map((r) => r[1]);
+    expect(dispatchCols).toEqual(expect.arrayContaining(['workflow', 'workflow_ref']));
+    expect(again.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0].values[0][0]).toBe('4');
     expect(again.exec("SELECT status, cancel_reason FROM nodes WHERE dispatch_id = 'old-1' ORDER BY node_id")[0].values).toEqual([
       ['COMPLETED', null],
       ['CANCELLED', 'stop'],
