@@ -2,6 +2,7 @@ import { format, inspect } from 'util';
 import type { ConverterSet } from 'tslab/dist/executor';
 import type { Converter } from 'tslab/dist/converter';
 import type { IsCompleteReplyContent } from './message-contents';
+import { isRecord } from './is-record';
 import { tslabConverter, tslabExecutor, tslabInspect, tsForTslab } from './tslab';
 import { buildOverlay, installTypeOverlay, wrapCellRequire } from './module-overlay';
 
@@ -152,8 +153,8 @@ export function toCellError(errors: unknown[], diagnostics: string[]): CellError
   if (errors.length === 0 && diagnostics.length > 0) {
     return { ename: 'CompileError', evalue: diagnostics[0], traceback: diagnostics };
   }
-  const e: any = errors[0];
-  if (e instanceof Error || (e && typeof e === 'object' && typeof e.message === 'string')) {
+  const e = errors[0];
+  if (isErrorLike(e)) {
     const interrupted = e.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED' || e.message === 'Interrupted asynchronously';
     const ename = interrupted ? 'KeyboardInterrupt' : String(e.name ?? 'Error');
     const evalue = typeof e.code === 'string' && e.code.startsWith('CT_') ? `${e.message} [${e.code}]` : String(e.message);
@@ -166,4 +167,16 @@ export function toCellError(errors: unknown[], diagnostics: string[]): CellError
   }
   const text = inspect(e);
   return { ename: 'Uncaught', evalue: text, traceback: [`Uncaught ${text}`] };
+}
+
+/** An Error, or anything thrown that looks like one (an error of another realm, a plain object with a message). */
+interface ErrorLike {
+  message: string;
+  name?: unknown;
+  code?: unknown;
+  stack?: unknown;
+}
+
+function isErrorLike(e: unknown): e is ErrorLike {
+  return e instanceof Error || (isRecord(e) && typeof e.message === 'string');
 }

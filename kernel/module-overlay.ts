@@ -74,8 +74,11 @@ function virtualChildren(overlay: Overlay, dir: string): string[] {
   return out;
 }
 
+/** `readDirectory`'s arguments after the path (extensions, exclude, include, depth). */
+type ReadDirectoryOptions = Parameters<typeof import('@tslab/typescript-for-tslab').sys.readDirectory> extends [string, ...infer Rest] ? Rest : never;
+
 /** Patches the TypeScript `sys` that tslab's converter reads files through. Call before creating the converter. */
-export function installTypeOverlay(ts: any, overlay: Overlay): void {
+export function installTypeOverlay(ts: Pick<typeof import('@tslab/typescript-for-tslab'), 'sys'>, overlay: Overlay): void {
   const sys = ts.sys;
   const orig = {
     fileExists: sys.fileExists.bind(sys),
@@ -96,17 +99,18 @@ export function installTypeOverlay(ts: any, overlay: Overlay): void {
     const real = orig.directoryExists(p) ? orig.getDirectories(p) : [];
     return Array.from(new Set([...real, ...virtualChildren(overlay, p)]));
   };
-  sys.readDirectory = (p: string, ...rest: any[]) => {
+  sys.readDirectory = (p: string, ...rest: ReadDirectoryOptions) => {
     const mapped = map(p);
     if (!mapped) return orig.readDirectory(p, ...rest);
     const virtualRoot = norm(p).replace(/\/$/, '');
     return orig.readDirectory(mapped, ...rest).map((f: string) => virtualRoot + norm(f).slice(mapped.replace(/\/$/, '').length));
   };
-  if (orig.realpath) {
+  const realpath = orig.realpath;
+  if (realpath) {
     // Resolve to the real file so that the package's own imports resolve from where it is installed.
     sys.realpath = (p: string) => {
       const mapped = map(p);
-      return mapped ? orig.realpath(mapped) : orig.realpath(p);
+      return mapped ? realpath(mapped) : realpath(p);
     };
   }
 }
@@ -118,7 +122,7 @@ export function installTypeOverlay(ts: any, overlay: Overlay): void {
  */
 export function wrapCellRequire(cellRequire: NodeJS.Require, pkgRoot = packageRoot()): NodeJS.Require {
   return new Proxy(cellRequire, {
-    apply(target, thisArg, args: any[]) {
+    apply(target, thisArg, args: unknown[]) {
       const id = args[0];
       if (args.length === 1 && typeof id === 'string' && (id === 'covalent-ts' || id.startsWith('covalent-ts/'))) {
         const sub = id.slice('covalent-ts'.length);
