@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { CtError, ErrorCodes, InvalidInputError } from '../errors';
-import type { Executor, ExecutorConfig } from '../executors/executor';
-import { closeAll, createExecutor } from '../executors/registry';
-import { publicConfig } from '../executors/secrets';
+import { closeAll } from '../executors/registry';
 import { registerBuiltinExecutors } from '../executors/builtin';
 import type { DispatchSnapshot, DispatchSummary } from '../protocol/messages';
 import { Store } from '../store/store';
@@ -23,7 +21,9 @@ import { findOrphans, type OrphanReport } from './orphans';
 import type { CancelOptions } from './cancel-options';
 import { CancelRequestWatcher, requestCancel } from './cancel-requests';
 import { DispatchRun, type RunHost } from './dispatch-run';
-import { executorTypeOf, isExecutorInstance, validateGraph } from './dispatch-validation';
+import { validateGraph } from './dispatch-validation';
+import { ExecutorResolution } from './executor-resolution';
+import { Admission } from './admission';
 import type { DispatcherEventMap, DispatcherEventName, DispatcherListener } from './events';
 import { planJobs } from './task-packing';
 import { DispatchLimits, parseDispatchOptions, type DispatchOptions, type LimitHost } from './limits';
@@ -56,7 +56,10 @@ export class Dispatcher {
   private readonly runs = new Map<string, DispatchRun>();
   private readonly evicted = new Map<string, DispatchSummary>();
   private readonly emitter = new EventEmitter();
-  private readonly executors = new Map<string, Executor<any, any>>();
+  /** Which executor runs each node (executor-resolution.ts). */
+  private readonly executorsByNode = new ExecutorResolution();
+  /** How many jobs each executor holds at once (admission.ts). */
+  private readonly admission = new Admission();
   private storePromise: Promise<Store> | undefined;
   private store: Store | undefined;
   private requests: CancelRequestWatcher | undefined;
@@ -132,7 +135,7 @@ export class Dispatcher {
     const reusedIds = new Set(reuse.map((r) => r.nodeId));
     const toRun = reusedIds.size ? graph.nodes.filter((n) => !reusedIds.has(n.id)) : graph.nodes;
     redispatch?.runnable?.(toRun);
-    const jobs = planJobs(toRun, lattice.options.taskPacking === true && !reusedIds.size, (n) => this.executorKey(n));
+    const jobs = planJobs(toRun, lattice.options.taskPacking === true && !reusedIds.size, (n) => this.executorsByNode.executorKey(n));
     const run = new DispatchRun(randomUUID(), lattice, graph, jobs, this.host, parent);
     run.inputs = args;
     if (redispatch) run.redispatchOf = redispatch.earlier.dispatchId;
@@ -193,12 +196,12 @@ export class Dispatcher {
       get cancelConfirmTimeoutMs() {
         return self.cancelConfirmTimeoutMs;
       },
-      executorFor: (node) => this.executorFor(node),
-      admit: (executor, launch) => this.admit(executor, launch),
-      release: (executor) => this.release(executor),
-      executorLabel: (node) => (isExecutorInstance(node.executor) ? node.executor.label() : executorTypeOf(node.executor ?? 'local')),
-      executorConfigJson: (node) => (node.kind === 'electron' ? this.executorJson(node).stored : null),
-      reuseKey: (node) => (node.kind === 'electron' ? reuseKeyOf(node, this.executorJson(node).stored) : null),
+      executorFor: (node) => this.executorsByNode.executorFor(node),
+      admit: (executor, launch) => this.admission.admit(executor, launch),
+      release: (executor) => this.admission.release(executor),
+      executorLabel: (node) => this.executorsByNode.label(node),
+      executorConfigJson: (node) => this.executorsByNode.storedConfigJson(node),
+      reuseKey: (node) => (node.kind === 'electron' ? reuseKeyOf(node, this.executorsByNode.storedConfigJson(node)!) : null),
       startSubDispatch: (parent, node, args) => {
         const run = this.createRun(node.lattice!, args, { run: parent, nodeId: node.id });
         run.start();
@@ -223,80 +226,6 @@ export class Dispatcher {
         this.emit('output', { dispatchId: run.dispatchId, nodeId, stream, text });
       },
     };
-  }
-
-  private executorConfig(node: GraphNode): ExecutorConfig {
-    const spec = node.executor ?? 'local';
-    if (isExecutorInstance(spec)) return spec.toConfig();
-    if (typeof spec === 'string') return { type: spec, options: {} };
-    return spec as ExecutorConfig;
-  }
-
-  private readonly configJson = new Map<unknown, { key: string; stored: string }>();
-  /**
-   * The executor's config as JSON, twice: `stored` without secrets (what the
-   * store keeps), and `key`, its identity for sharing and packing in this
-   * process, which also tells apart configs that differ only in secrets.
-   */
-  private executorJson(node: GraphNode): { key: string; stored: string } {
-    const spec = node.executor ?? 'local';
-    let json = this.configJson.get(spec);
-    if (json === undefined) {
-      const config = this.executorConfig(node);
-      const stored = JSON.stringify(publicConfig(config));
-      const full = JSON.stringify(config);
-      const key = full === stored ? stored : `${stored}\0${createHash('sha256').update(full).digest('hex')}`;
-      json = { key, stored };
-      if (this.configJson.size > 1000) this.configJson.clear();
-      this.configJson.set(spec, json);
-    }
-    return json;
-  }
-
-  private executorKey(node: GraphNode): string {
-    return node.kind === 'electron' ? this.executorJson(node).key : `sublattice:${node.id}`;
-  }
-
-  private readonly slots = new Map<Executor<any, any>, { running: number; waiting: Array<() => boolean>; head: number }>();
-
-  /** Jobs an executor holds at once are capped by its `maxInFlight`; the rest wait in order. */
-  private admit(executor: Executor<any, any>, launch: () => boolean): void {
-    let s = this.slots.get(executor);
-    if (!s) this.slots.set(executor, (s = { running: 0, waiting: [], head: 0 }));
-    if (s.running < executor.maxInFlight) {
-      s.running++;
-      if (!launch()) s.running--;
-    } else {
-      s.waiting.push(launch);
-    }
-  }
-
-  private release(executor: Executor<any, any>): void {
-    const s = this.slots.get(executor);
-    if (!s) return;
-    s.running--;
-    while (s.head < s.waiting.length && s.running < executor.maxInFlight) {
-      const launch = s.waiting[s.head++];
-      s.running++;
-      if (!launch()) s.running--;
-    }
-    if (s.head > 1024 && s.head * 2 > s.waiting.length) {
-      s.waiting = s.waiting.slice(s.head);
-      s.head = 0;
-    }
-  }
-
-  /** The executor instance for a node; created on first use, then shared. */
-  private executorFor(node: GraphNode): Executor<any, any> {
-    const spec = node.executor ?? 'local';
-    if (isExecutorInstance(spec)) return spec;
-    const key = this.executorKey(node);
-    let ex = this.executors.get(key);
-    if (!ex) {
-      ex = createExecutor(this.executorConfig(node));
-      this.executors.set(key, ex);
-    }
-    return ex;
   }
 
   // ---- results --------------------------------------------------------------
@@ -471,7 +400,7 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.requests?.stop();
     if (this.store) await this.store.close();
-    await Promise.all([...this.executors.values()].map((e) => e.close().catch(() => undefined)));
+    await this.executorsByNode.closeAll();
     // Process-wide executor resources (the local worker pool, pooled SSH connections), through the plugin API.
     await closeAll();
   }

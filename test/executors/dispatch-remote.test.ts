@@ -41,6 +41,17 @@ function after(x: unknown) {
   return `after(${String(x)})`;
 }
 
+/** A Slurm executor submitting on this machine, polling often. */
+function localSlurmExecutor(): SlurmExecutor {
+  return new SlurmExecutor({
+    slurmConf: services().slurm.conf,
+    remoteWorkDir: `${services().ssh.root.workDir}/slurm-e2e`,
+    nodePath: process.execPath,
+    pollIntervalMs: 100,
+    maxPollIntervalMs: 1000,
+  });
+}
+
 function sshExecutor(): SSHExecutor {
   const s = services().ssh;
   return new SSHExecutor({
@@ -131,13 +142,7 @@ describeWithDaemons('dispatching to remote executors', () => {
   });
 
   it('a Slurm job cancelled outside covalent-ts (scancel by the user) ends CANCELLED, not FAILED', async () => {
-    const ex = new SlurmExecutor({
-      slurmConf: services().slurm.conf,
-      remoteWorkDir: `${services().ssh.root.workDir}/slurm-e2e`,
-      nodePath: process.execPath,
-      pollIntervalMs: 100,
-      maxPollIntervalMs: 1000,
-    });
+    const ex = localSlurmExecutor();
     const m = marker();
     const remoteHang = ct.electron(hang, { executor: ex });
     const next = ct.electron(after, { executor: 'inline' });
@@ -161,13 +166,7 @@ describeWithDaemons('dispatching to remote executors', () => {
   });
 
   it('a Slurm job that never left the queue shows QUEUED, and cancelled it ends CANCELLED as aborted_before_start with the executor\'s detail', async () => {
-    const ex = new SlurmExecutor({
-      slurmConf: services().slurm.conf,
-      remoteWorkDir: `${services().ssh.root.workDir}/slurm-e2e`,
-      nodePath: process.execPath,
-      pollIntervalMs: 100,
-      maxPollIntervalMs: 1000,
-    });
+    const ex = localSlurmExecutor();
     const slurm = (args: string[]) => require('node:child_process').execFileSync(args[0], args.slice(1), { env: { ...process.env, SLURM_CONF: services().slurm.conf }, encoding: 'utf8' }) as string;
     // Every CPU of the one node taken: the task's job waits in the queue.
     const blocker = slurm(['sbatch', '--parsable', '--job-name=ct-test-blocker', `--cpus-per-task=${services().slurm.cpus}`, '--output=/dev/null', '--wrap', 'sleep 600']).trim();
