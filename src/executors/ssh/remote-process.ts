@@ -67,8 +67,14 @@ function checkedIdentity(id: TaskIdentity): TaskIdentity {
   return id;
 }
 
-/** Field N (3 = state, 22 = start time) of /proc/PID/stat; the command name may hold spaces and parentheses. */
-const STAT_FIELD = `ct_stat() { awk -v n="$2" '{ sub(/.*\\) /, ""); print $(n - 2) }' "/proc/$1/stat" 2>/dev/null; }`;
+/**
+ * `ct_field PID N` sets `ct_v` to field N (3 = state, 22 = start time) of /proc/PID/stat, or to ''
+ * when there is no such process. Builtins only (the kill loop calls it often): the command name may
+ * hold spaces and parentheses, so fields are counted after its last ") ". N is always a literal.
+ */
+const STAT_FIELD =
+  `ct_field() { ct_v=; ct_l=; { read -r ct_l < "/proc/$1/stat"; } 2>/dev/null; [ -n "$ct_l" ] || return 0; ` +
+  `ct_n=$(($2 - 2)); ct_l=\${ct_l##*) }; set -- $ct_l; eval "ct_v=\\\${$ct_n}"; }`;
 
 /** The launcher's answer and the pgid file: `PGID START_TIME BOOT_ID`. */
 export function parseLaunchAnswer(text: string, marker: string): TaskIdentity | undefined {
@@ -138,13 +144,16 @@ function identityLines(id: TaskIdentity): string[] {
   return [
     `ct_pg=${pgid}; ct_start=${shq(startTime)}; ct_boot=${shq(bootId)}; ct_mark=${shq(`${TASK_MARKER_VAR}=${marker}`)}`,
     STAT_FIELD,
-    `ct_leader_ours() { [ -n "$ct_start" ] && [ "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" = "$ct_boot" ] && [ "$(ct_stat "$ct_pg" 22)" = "$ct_start" ]; }`,
+    `ct_leader_ours() {`,
+    `  [ -n "$ct_start" ] || return 1; ct_b=; { read -r ct_b < /proc/sys/kernel/random/boot_id; } 2>/dev/null`,
+    `  [ "$ct_b" = "$ct_boot" ] || return 1; ct_field "$ct_pg" 22; [ "$ct_v" = "$ct_start" ]`,
+    `}`,
     `ct_pids() {`,
     `  { if ct_leader_ours; then ps -o pid=,stat= -s "$ct_pg" 2>/dev/null; fi`,
-    `    for ct_f in $(grep -lxzF -- "$ct_mark" /proc/[0-9]*/environ 2>/dev/null); do ct_p=\${ct_f#/proc/}; ct_p=\${ct_p%/environ}; echo "$ct_p $(ct_stat "$ct_p" 3)"; done`,
-    `  } | awk '$2 != "" && $2 !~ /^Z/ { print $1 }' | sort -un`,
+    `    for ct_f in $(grep -lxzF -- "$ct_mark" /proc/[0-9]*/environ 2>/dev/null); do ct_p=\${ct_f#/proc/}; ct_p=\${ct_p%/environ}; ct_field "$ct_p" 3; echo "$ct_p $ct_v"; done`,
+    `  } | awk '$2 != "" && $2 !~ /^Z/ && !seen[$1]++ { print $1 }'`,
     `}`,
-    `ct_alive() { if ct_leader_ours && [ "$(ct_stat "$ct_pg" 3)" != Z ]; then return 0; fi; [ -n "$(ct_pids)" ]; }`,
+    `ct_alive() { if ct_leader_ours && { ct_field "$ct_pg" 3; [ "$ct_v" != Z ]; }; then return 0; fi; [ -n "$(ct_pids)" ]; }`,
   ];
 }
 

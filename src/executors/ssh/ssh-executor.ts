@@ -143,6 +143,15 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     }
   }
 
+  /**
+   * Node.js for the connection's script server (see script-server.ts), or undefined for plain
+   * execs: a connection of one task's own (`reuseConnection: false`) would start a server, a
+   * `node` process, for a handful of scripts.
+   */
+  private get scriptServerNode(): string | undefined {
+    return this.ssh.reuseConnection ? this.nodePath : undefined;
+  }
+
   protected publicOptions(): Record<string, unknown> {
     const out: Record<string, unknown> = { ...publicSSHOptions(this.ssh), remoteWorkDir: this.remoteWorkDir, nodePath: this.nodePath };
     if (Object.keys(this.env).length > 0) out.env = { ...this.env };
@@ -195,7 +204,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
     for (let attempt = 1; ; attempt++) {
       let lost: unknown;
       try {
-        const r = await p.host.execBatched(script, { idempotent: true, nodePath: this.nodePath });
+        const r = await p.host.execBatched(script, { idempotent: true, nodePath: this.scriptServerNode });
         const identity = r.code === 0 ? parseLaunchAnswer(r.stdout, p.marker) : undefined;
         if (identity) return identity;
         // A launch killed by a signal (128 + N) went the way of a dead exec: unknown, so ask again.
@@ -240,7 +249,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
           await sleepUnlessCancelled(backoff.next(), (l) => ctx.onCancel(l));
           continue;
         }
-        const r = await host.execBatched(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000, idempotent: true, nodePath: this.nodePath });
+        const r = await host.execBatched(statusScript({ taskDir: handle.remoteDir, identity: handle }), { timeoutMs: 60000, idempotent: true, nodePath: this.scriptServerNode });
         // No answer (its exec died, also when resent): unknown, like a dropped connection.
         if (r.code === null) throw connectionLost(host.describe(), new Error(r.stderr));
         state = r.stdout.trim();
@@ -310,7 +319,7 @@ export class SSHExecutor extends Executor<Prepared, Job> {
   private async runKill(host: SSHHost, script: string): Promise<ExecResult> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await host.execScript(script, { timeoutMs: this.cancelGraceMs + 60000, nodePath: this.nodePath });
+        const r = await host.execScript(script, { timeoutMs: this.cancelGraceMs + 60000, nodePath: this.scriptServerNode });
         if (r.code !== null || attempt >= 3) return r;
       } catch (e) {
         if (attempt >= 3 || !(e instanceof ExecutorError) || e.code !== ErrorCodes.CONNECTION_FAILED) throw e;
