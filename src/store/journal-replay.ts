@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database } from 'sql.js';
 import { processLiveness, type ProcessIdentity } from '../process/process-identity';
-import { listJournalFiles, readJournalTail, readJournalWriter, type JournalEntry, type JournalWriter } from './journal';
+import { listJournalFiles, readJournalTail, readJournalWriter, type JournalWriter } from './journal';
 import { JournalApplier } from './journal-apply';
+import { inTransaction } from './sqlite-file';
 
 /**
  * Journal replay: brings a database up to date with every process's
@@ -18,8 +20,6 @@ export class JournalReplay {
   constructor(
     private readonly dir: string,
     private readonly journal: JournalWriter,
-    /** Entries of this process's own files that are not applied (its live dispatches: it answers for them from memory). */
-    private readonly skipOwn: (e: JournalEntry) => boolean,
   ) {}
 
   /** Start from a freshly loaded database that holds these bytes of each file. */
@@ -27,29 +27,39 @@ export class JournalReplay {
     this.offsets = offsets;
   }
 
-  /** Apply the new complete lines of every journal file; a torn last line waits (it was never reported). */
-  applyNew(db: Database): void {
+  /**
+   * Apply the new complete lines of every journal file; a torn last line
+   * waits (it was never reported). This process's own files are not read
+   * back (OwnFacts brings in what they hold), unless `readOwn`: a store
+   * rebuilt from an older file needs all of them.
+   */
+  applyNew(db: Database, readOwn = false): void {
     const files = listJournalFiles(this.dir);
     const present = new Set<string>();
-    const applier = new JournalApplier(db);
+    let applier: JournalApplier | undefined;
     try {
       for (const file of files) {
         const name = path.basename(file);
         present.add(name);
+        if (!readOwn && this.journal.isOwn(file)) {
+          this.offsets.set(name, sizeOf(file));
+          continue;
+        }
         const offset = this.offsets.get(name) ?? 0;
         const tail = readJournalTail(file, offset);
         if (!tail.exists) continue;
         if (tail.writer) this.writers.set(name, tail.writer);
         if (!tail.consumed) continue;
-        const own = this.journal.isOwn(file);
-        for (const e of tail.entries) {
-          if (own && this.skipOwn(e)) continue;
-          applier.apply(e);
+        if (tail.entries.length) {
+          const a = (applier ??= new JournalApplier(db));
+          inTransaction(db, () => {
+            for (const e of tail.entries) a.apply(e);
+          });
         }
         this.offsets.set(name, offset + tail.consumed);
       }
     } finally {
-      applier.free();
+      applier?.free();
     }
     for (const name of [...this.offsets.keys()]) if (!present.has(name)) this.offsets.delete(name);
   }
@@ -57,9 +67,8 @@ export class JournalReplay {
   /**
    * Record, inside the database (before it is saved as a snapshot), how much
    * of each journal it holds. This process's current file is recorded as not
-   * read at all: entries about its own dispatches were skipped (the rows
-   * cover them only up to when they were taken), so other readers replay
-   * that file from its start.
+   * read at all: the rows of its own dispatches cover its entries only up to
+   * when they were taken, so other readers replay that file from its start.
    */
   recordIn(db: Database, sealed: readonly string[]): void {
     const sealedNames = new Set(sealed.map((f) => path.basename(f)));
@@ -92,5 +101,14 @@ export class JournalReplay {
       if (readJournalTail(file, offset).consumed === 0) out.push(name);
     }
     return out;
+  }
+}
+
+/** Our own file's size: every line in it is complete (each commit writes whole lines before anyone reads). */
+function sizeOf(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
   }
 }

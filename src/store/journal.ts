@@ -143,6 +143,11 @@ export class JournalWriter {
     return this.appended;
   }
 
+  /** Sequence number up to which every entry is on disk. */
+  get durableSeq(): number {
+    return this.durable;
+  }
+
   isDurable(seq: number): boolean {
     return seq <= this.durable;
   }

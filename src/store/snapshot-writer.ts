@@ -6,7 +6,7 @@ import type { StorePaths } from './ct-home';
 import type { JournalWriter } from './journal';
 import type { RowSource } from './journal-entries';
 import type { JournalReplay } from './journal-replay';
-import { DISPATCHES, encodeRow, NODES, upsertUnlessTerminalSql } from './row-codec';
+import { RowWriter } from './row-writer';
 import type { SqliteFile } from './sqlite-file';
 import type { ValueFiles } from './value-files';
 
@@ -15,9 +15,6 @@ interface Pending {
   allNodes: boolean;
   nodes: Set<number>;
 }
-
-const UPSERT_DISPATCH = upsertUnlessTerminalSql(DISPATCHES);
-const UPSERT_NODE = upsertUnlessTerminalSql(NODES);
 
 /**
  * The snapshot writer: collects which rows of this process's dispatches
@@ -34,6 +31,8 @@ export class SnapshotWriter {
   lastSnapshotTakenAt = -Infinity;
   /** Called after each snapshot reaches the disk. */
   onFlushed: (() => void) | undefined;
+  /** Called once a snapshot is saved, with the journal sequence number up to which its rows hold every change. */
+  onSaved: ((seq: number) => void) | undefined;
   /** A snapshot is due even without changed rows (a rebuilt store must reach the disk). */
   wanted = false;
   private timer: NodeJS.Timeout | undefined;
@@ -50,7 +49,7 @@ export class SnapshotWriter {
     private readonly journal: JournalWriter,
     private readonly replay: JournalReplay,
     private readonly values: ValueFiles,
-    /** Bring the database up to date with the disk (newest snapshot, every journal). */
+    /** Bring the database up to date with the disk (newest snapshot, every journal); our own rows come with the batch. */
     private readonly refresh: () => void,
   ) {}
 
@@ -130,9 +129,11 @@ export class SnapshotWriter {
       const batch = this.pending;
       this.pending = new Map();
       const batchTakenAt = performance.now();
+      const batchSeq = this.journal.lastSeq;
       await this.writeRows(batch);
       this.replay.recordIn(this.file.db, sealed);
       this.file.save();
+      this.onSaved?.(batchSeq);
       this.compact(sealed);
       this.lastSnapshotTakenAt = batchTakenAt;
     } finally {
@@ -174,21 +175,15 @@ export class SnapshotWriter {
         sliceStart = performance.now();
       }
     };
-    const upDispatch = db.prepare(UPSERT_DISPATCH);
-    const upNode = db.prepare(UPSERT_NODE);
-    const now = new Date().toISOString();
+    const rows = new RowWriter(db, this.values);
     db.exec('BEGIN');
     try {
       for (const [dispatchId, p] of batch) {
-        const d = p.source.dispatchRow();
-        const result = d.resultRef ? { inline: null, ref: d.resultRef } : this.values.place(dispatchId, 'result', d.result);
-        upDispatch.run(encodeRow(DISPATCHES, d, { result: result.inline, result_ref: result.ref, updated_at: now }) as any[]);
+        rows.dispatch(dispatchId, p.source);
         const ids = p.allNodes ? range(p.source.nodeCount()) : p.nodes;
         for (const id of ids) {
-          const n = p.source.nodeRow(id);
-          const output = n.outputRef ? { inline: null, ref: n.outputRef } : this.values.place(dispatchId, `node-${id}`, n.output);
-          upNode.run(encodeRow(NODES, n, { dispatch_id: dispatchId, output: output.inline, output_ref: output.ref }) as any[]);
-          if ((n.nodeId & 255) === 0) await maybeYield();
+          rows.node(dispatchId, p.source, id);
+          if ((id & 255) === 0) await maybeYield();
         }
       }
       db.exec('COMMIT');
@@ -198,8 +193,7 @@ export class SnapshotWriter {
       this.file.invalidate();
       throw e;
     } finally {
-      upDispatch.free();
-      upNode.free();
+      rows.free();
       this.writing = false;
     }
   }

@@ -3,8 +3,9 @@ import * as os from 'node:os';
 import { ErrorCodes, StoreError } from '../errors';
 import { ctHome, storePaths, type StorePaths } from './ct-home';
 import { JournalWriter, type JournalEntry } from './journal';
-import { entryDispatchId, type RowSource } from './journal-entries';
+import type { RowSource } from './journal-entries';
 import { JournalReplay } from './journal-replay';
+import { OwnFacts } from './own-facts';
 import { DISPATCHES, decodeRow, NODES, selectSql, type DispatchRow, type NodeRow } from './row-codec';
 import { SnapshotWriter } from './snapshot-writer';
 import { loadSqlJs, SqliteFile, type StoreRecovery } from './sqlite-file';
@@ -39,14 +40,14 @@ const LIST_DISPATCHES = `${selectSql(DISPATCHES, ['result', 'result_ref', 'input
  * (large outputs), and the row codec (`row-codec.ts`).
  */
 export class Store {
-  /** Dispatches this process runs: their rows reach the file through its snapshots. */
-  private readonly live = new Set<string>();
   readonly journal: JournalWriter;
   /** Set when the file on disk was unreadable and the store was rebuilt (see StoreRecovery). */
   recovery: StoreRecovery | undefined;
   private readonly replay: JournalReplay;
   private readonly snapshots: SnapshotWriter;
   private readonly values: ValueFiles;
+  /** What this process made durable itself (it never reads its own journal files back). */
+  private readonly own: OwnFacts;
 
   private constructor(
     private readonly file: SqliteFile,
@@ -54,8 +55,10 @@ export class Store {
   ) {
     this.journal = new JournalWriter(paths.journalDir);
     this.values = new ValueFiles(paths.outputsDir);
-    this.replay = new JournalReplay(paths.journalDir, this.journal, (e) => this.live.has(entryDispatchId(e) ?? ''));
-    this.snapshots = new SnapshotWriter(paths, file, this.journal, this.replay, this.values, () => this.refresh());
+    this.replay = new JournalReplay(paths.journalDir, this.journal);
+    this.own = new OwnFacts(this.journal, this.values);
+    this.snapshots = new SnapshotWriter(paths, file, this.journal, this.replay, this.values, () => this.refresh(false));
+    this.snapshots.onSaved = (seq) => this.own.snapshotted(seq);
   }
 
   /**
@@ -84,12 +87,20 @@ export class Store {
     return store;
   }
 
-  /** Load the newest snapshot; a rebuilt one is written back as soon as possible, so the next reader does not rebuild it again. */
+  /**
+   * Load the newest snapshot. A store rebuilt from an older file (the newest
+   * was unreadable) replays every journal, our own files too, gets every row
+   * of our dispatches again, and is written back as soon as possible, so the
+   * next reader does not rebuild it again.
+   */
   private load(checkIntegrity: boolean): void {
     const loaded = this.file.load(checkIntegrity);
     this.replay.reset(loaded.offsets);
+    this.own.reloaded();
     if (loaded.recovery) {
       this.recovery = loaded.recovery;
+      this.replay.applyNew(this.file.db, true);
+      for (const [id, source] of this.own.sources()) this.snapshots.touchAll(id, source);
       this.snapshots.wanted = true;
       this.snapshots.schedule();
     }
@@ -101,11 +112,12 @@ export class Store {
    * only after a newer snapshot holds it, so when one vanished while we read,
    * the snapshot changed too and we start over from it.
    */
-  private refresh(): void {
+  private refresh(ownRows = true): void {
     for (let attempt = 0; attempt < 5; attempt++) {
       // Never swap the database under a snapshot being written (this process holds the lock then: nobody else writes one).
       if (!this.snapshots.writing && this.file.changedOnDisk()) this.load(false);
       this.replay.applyNew(this.file.db);
+      this.own.apply(this.file.db, ownRows);
       if (this.snapshots.writing || !this.file.changedOnDisk()) return;
     }
   }
@@ -127,7 +139,7 @@ export class Store {
 
   /** A dispatch this process runs: its rows are written from `source` with each snapshot. */
   register(dispatchId: string, source: RowSource): void {
-    this.live.add(dispatchId);
+    this.own.register(dispatchId, source);
     this.touchAll(dispatchId, source);
   }
 
@@ -143,7 +155,10 @@ export class Store {
 
   /** Queue journal entries (group commit); returns the sequence number to pass to `whenDurable`. */
   append(entries: JournalEntry | JournalEntry[]): number {
-    return this.journal.append(entries);
+    const list = Array.isArray(entries) ? entries : [entries];
+    const seq = this.journal.append(list);
+    this.own.appended(list, seq, (id, source, nodeId) => this.snapshots.touch(id, source, nodeId));
+    return seq;
   }
 
   /** Resolves once every entry appended up to `seq` (default: all so far) is on disk. */
@@ -153,7 +168,7 @@ export class Store {
 
   /** Append and wait until the entries are on disk. */
   async commit(entries: JournalEntry | JournalEntry[]): Promise<void> {
-    await this.journal.whenDurable(this.journal.append(entries));
+    await this.journal.whenDurable(this.append(entries));
   }
 
   /**

@@ -7,9 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import initSqlJs from 'sql.js';
+import * as lockfile from 'proper-lockfile';
 import * as ct from '../../src';
 import { tempDir } from '../support/wait';
 import { cli, script, ScriptProcess, sleep } from './support/processes';
@@ -61,14 +63,15 @@ describe('what was reported survives a SIGKILL of its process', () => {
   const outputOf = (k: number) => ({ k, out: k + 1 });
 
   it('a task reported COMPLETED keeps its state and output, and a dispatch its final state, when the owner is killed 1 ms later', async () => {
-    const rounds = 25 * ROUNDS;
+    // Two lanes of 50: a hundred SIGKILLs at random moments (after 1 to 60 reported facts).
+    const rounds = 50 * ROUNDS;
     await lanes(2, async () => {
       const home = tempDir('ct-home-');
       const facts = newFacts();
       for (let r = 0; r < rounds; r++) {
         await killAfterFacts(worker, home, facts, 1, 60);
         // Every few kills, check everything reported so far (later owners snapshot on top of earlier journals).
-        if (r % 10 === 9 || r === rounds - 1) expect(await missingFacts(home, facts, outputOf)).toEqual([]);
+        if (r % 25 === 24 || r === rounds - 1) expect(await missingFacts(home, facts, outputOf)).toEqual([]);
       }
       expect(facts.tasks.length).toBeGreaterThan(rounds);
       expect(facts.dispatches.size).toBeGreaterThan(0);
@@ -87,7 +90,7 @@ describe('what was reported survives a SIGKILL of its process', () => {
         if (report.tasks.every((t) => t.statusAfter === 'CANCELLED')) process.stdout.write('C ' + id + '\\n');
       }
     `);
-    const rounds = 15 * ROUNDS;
+    const rounds = 25 * ROUNDS;
     await lanes(2, async () => {
       const home = tempDir('ct-home-');
       const facts = newFacts();
@@ -193,6 +196,48 @@ describe('cancels are seen by every process and never undone', () => {
   });
 });
 
+describe('the owner reads its own facts from the store', () => {
+  it('sees its finished tasks, outputs, cancels and final states in the store as soon as they are durable, without a snapshot', async () => {
+    const home = tempDir('ct-home-');
+    const d = new ct.Dispatcher({ home });
+    // Hold the snapshot lock: no snapshot can be written while the owner reads (whatever the machine's load).
+    const unlock = await lockfile.lock(home, { lockfilePath: path.join(home, 'store.lock'), realpath: false });
+    try {
+      const store = await d.getStore();
+      const sq = ct.electron(function sq(x: number) { return x * x; }, { executor: 'inline' });
+      const hang = ct.electron(async function hang() { await new Promise(() => undefined); });
+      const done = await d.dispatch(ct.lattice((n: number) => [sq(n), sq(n + 1)]), [3]);
+      await d.getResult(done, { wait: true });
+      const stopped = await d.dispatch(ct.lattice(() => [hang(), hang()]), []);
+      await d.getResult(stopped, { wait: 200 });
+      expect((await d.cancel(stopped, { reason: 'enough' })).tasks.map((t) => t.statusAfter)).toEqual(['CANCELLED', 'CANCELLED']);
+      // Both were reported; no snapshot has been written.
+      const a = store.readDispatch(done)!;
+      const b = store.readDispatch(stopped)!;
+      expect(fs.existsSync(path.join(home, 'store.sqlite'))).toBe(false);
+      expect(a.dispatch.status).toBe('COMPLETED');
+      expect(a.nodes.map((n) => [n.status, v8.deserialize(n.output!)])).toEqual([['COMPLETED', 9], ['COMPLETED', 16]]);
+      expect(b.dispatch.status).toBe('CANCELLED');
+      expect(b.nodes.map((n) => [n.status, n.cancelReason, n.cancelSource])).toEqual([['CANCELLED', 'enough', 'api'], ['CANCELLED', 'enough', 'api']]);
+      expect(b.nodes.every((n) => n.cancelOutcome === 'killed' || n.cancelOutcome === 'aborted_before_start')).toBe(true);
+      const counts = store.nodeStatusCounts();
+      expect(counts.get(done)).toEqual({ COMPLETED: 2 });
+      expect(store.listDispatchRows().find((r) => r.dispatchId === stopped)?.status).toBe('CANCELLED');
+      // After its own snapshot, and after another process's newer one, it still reads the same.
+      await unlock();
+      await d.flush();
+      const other = await ct.Store.open(home);
+      other.touchAll(done, { dispatchRow: () => a.dispatch, nodeRow: (i) => a.nodes[i], nodeCount: () => 2 });
+      await other.close();
+      expect(store.readDispatch(stopped)!.nodes.map((n) => n.status)).toEqual(['CANCELLED', 'CANCELLED']);
+      expect(store.readDispatch(done)!.dispatch.status).toBe('COMPLETED');
+    } finally {
+      await unlock().catch(() => undefined);
+      await d.close();
+    }
+  });
+});
+
 describe('readers beside writers', () => {
   it('5 readers and 3 writers, writers killed at random: the file stays a loadable SQLite database and every reported fact is there', async () => {
     const home = tempDir('ct-home-');
@@ -241,7 +286,8 @@ describe('readers beside writers', () => {
     `);
     const facts = newFacts();
     const readers = [0, 1, 2, 3, 4].map((i) => new ScriptProcess(reader, { CT_HOME: home, FRESH: i % 2 ? '1' : '0' }));
-    const deadline = Date.now() + 15_000 * ROUNDS;
+    // A minute of writers killed at random while the readers read.
+    const deadline = Date.now() + 60_000 * ROUNDS;
     try {
       await lanes(3, async () => {
         while (Date.now() < deadline) await killAfterFacts(writer, home, facts, 20, 400);
@@ -298,6 +344,46 @@ describe('a torn or corrupt store file', () => {
       expect(store.recovery).toMatchObject({ rebuiltFrom: 'previous snapshot and journals' });
       const kept = fs.readFileSync(store.recovery!.keptAs);
       expect(kept.length).toBe(Math.floor(bytes.length / 2));
+      await store.close();
+    } finally {
+      warn.mockRestore();
+    }
+    expect(await missingFacts(home, facts, (k) => ({ k, out: k + 1 }))).toEqual([]);
+  });
+
+  it('with no previous snapshot either, is rebuilt from the journals alone, every reported fact there', async () => {
+    const home = tempDir('ct-home-');
+    const facts = newFacts();
+    const worker = script(
+      `
+      reportFacts(ct.getDispatcher());
+      const step = ct.electron(function step(k) { return { k, out: k + 1 }; }, { executor: 'inline' });
+      const wf = ct.lattice(function fan(n) { const o = []; for (let k = 0; k < n; k++) o.push(step(k)); return o; });
+      await ct.dispatchSync(wf)(4);
+      // One snapshot only (then hold its lock: no second one): no store.sqlite.prev, and no journal deleted.
+      await ct.getDispatcher().flush();
+      await lockfile.lock(process.env.CT_HOME, { lockfilePath: process.env.CT_HOME + '/store.lock', realpath: false });
+      for (let i = 0; i < 6; i++) await ct.dispatchSync(wf)(3);
+      await ct.getDispatcher().whenDurable();
+      console.log('done');
+      await new Promise(() => {});
+    `,
+      `${REPORTER}\nconst lockfile = require(${JSON.stringify(require.resolve('proper-lockfile'))});`,
+    );
+    const p = new ScriptProcess(worker, { CT_HOME: home });
+    p.onLine((l) => collect(facts, l));
+    await p.line(/^done$/);
+    await p.kill();
+    fs.rmSync(path.join(home, 'store.lock'), { recursive: true, force: true });
+    expect(facts.dispatches.size).toBe(7);
+    expect(fs.existsSync(path.join(home, 'store.sqlite.prev'))).toBe(false);
+    fs.writeFileSync(path.join(home, 'store.sqlite'), Buffer.from('not a database: a failing disk wrote this'));
+
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const store = await ct.Store.open(home);
+      expect(store.recovery).toMatchObject({ rebuiltFrom: 'journals' });
+      expect(fs.readFileSync(store.recovery!.keptAs, 'utf8')).toMatch(/^not a database/);
       await store.close();
     } finally {
       warn.mockRestore();
