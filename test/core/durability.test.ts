@@ -351,19 +351,17 @@ describe('a torn or corrupt store file', () => {
     expect(await missingFacts(home, facts, (k) => ({ k, out: k + 1 }))).toEqual([]);
   });
 
-  it('with no previous snapshot either, is rebuilt from the journals alone, every reported fact there', async () => {
+  it('with no readable previous snapshot, is rebuilt from the journals alone, every reported fact there', async () => {
     const home = tempDir('ct-home-');
     const facts = newFacts();
     const worker = script(
       `
+      // Hold the snapshot lock throughout: no snapshot is written, so no journal is ever compacted.
+      await lockfile.lock(process.env.CT_HOME, { lockfilePath: process.env.CT_HOME + '/store.lock', realpath: false });
       reportFacts(ct.getDispatcher());
       const step = ct.electron(function step(k) { return { k, out: k + 1 }; }, { executor: 'inline' });
       const wf = ct.lattice(function fan(n) { const o = []; for (let k = 0; k < n; k++) o.push(step(k)); return o; });
-      await ct.dispatchSync(wf)(4);
-      // One snapshot only (then hold its lock: no second one): no store.sqlite.prev, and no journal deleted.
-      await ct.getDispatcher().flush();
-      await lockfile.lock(process.env.CT_HOME, { lockfilePath: process.env.CT_HOME + '/store.lock', realpath: false });
-      for (let i = 0; i < 6; i++) await ct.dispatchSync(wf)(3);
+      for (let i = 0; i < 7; i++) await ct.dispatchSync(wf)(3);
       await ct.getDispatcher().whenDurable();
       console.log('done');
       await new Promise(() => {});
@@ -376,6 +374,7 @@ describe('a torn or corrupt store file', () => {
     await p.kill();
     fs.rmSync(path.join(home, 'store.lock'), { recursive: true, force: true });
     expect(facts.dispatches.size).toBe(7);
+    // The only snapshot file, torn before it was ever readable (a failing disk), and no store.sqlite.prev.
     expect(fs.existsSync(path.join(home, 'store.sqlite.prev'))).toBe(false);
     fs.writeFileSync(path.join(home, 'store.sqlite'), Buffer.from('not a database: a failing disk wrote this'));
 
