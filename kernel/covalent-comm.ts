@@ -173,6 +173,9 @@ class CovalentCommSession {
     const sub = this.subs.get(e.dispatchId);
     if (sub) {
       sub.dispatch = { ...(sub.dispatch ?? {}), status: e.status, startedAt: e.startedAt, completedAt: e.completedAt };
+      // The dispatch's own cost and limit warning travel with it, as a node's do with the node.
+      if (e.cost !== undefined) sub.dispatch.cost = e.cost;
+      if (e.limitWarning !== undefined) sub.dispatch.limitWarning = e.limitWarning;
       this.schedule();
     }
     this.markList();

@@ -32,7 +32,7 @@ import { earlierFromRows, parseRedispatchOptions, planReuse, replaceElectrons, t
 import { reuseKeyOf } from './reuse-key';
 import { redispatchSource, type EarlierDispatch } from './redispatch-source';
 import type { Result } from './result';
-import { resultFromRows, snapshotFromRows, summaryOf } from './projections';
+import { dispatchLimitFieldsOf, resultFromRows, snapshotFromRows, summaryOf } from './projections';
 
 export type { CancelOptions, DispatchOptions };
 
@@ -158,7 +158,14 @@ export class Dispatcher {
       nodeName: (id) => run.nodes[id].graph.name,
       cancel: (taskIds, reason) =>
         setImmediate(() => void this.cancel(run.dispatchId, { ...(taskIds ? { taskIds } : {}), reason, source: 'limit' }).catch(() => undefined)),
-      warn: (event) => this.emit('limitWarning', event),
+      warn: (event) => {
+        if (event.nodeId === null) {
+          // The dispatch's own warning: on its row (ct status) and to its views (the graph), like a node's.
+          this.host.persist(run);
+          this.host.emitDispatch(run);
+        }
+        this.emit('limitWarning', event);
+      },
       nodeChanged: (id) => run.limitsChanged(id),
     };
   }
@@ -219,6 +226,7 @@ export class Dispatcher {
           status: run.status,
           startedAt: run.startedAt.toISOString(),
           completedAt: run.completedAt?.toISOString() ?? null,
+          ...dispatchLimitFieldsOf(run),
         }),
       emitOutput: (run, nodeId, stream, text) => {
         // Kept for `covalent-ts logs`, whichever executor ran the task.

@@ -11,12 +11,16 @@ export interface DispatcherEventMap {
   'dispatch-created': { dispatchId: string; parentDispatchId: string | null; name: string };
   /** Some fields of one node changed (always includes `id`). */
   'node-changed': { dispatchId: string; node: Partial<NodeView> & { id: number } };
-  /** The dispatch's own status or times changed. */
+  /** The dispatch's own status, times or limit warning changed. */
   'dispatch-changed': {
     dispatchId: string;
     status: StatusName;
     startedAt: DispatchSnapshot['startedAt'];
     completedAt: DispatchSnapshot['completedAt'];
+    /** Present for a dispatch with limits or prices: its estimated cost so far (absent without a price)... */
+    cost?: DispatchSnapshot['cost'];
+    /** ... and its own warning (80 % of its time limit or budget), null until it warned. */
+    limitWarning?: DispatchSnapshot['limitWarning'];
   };
   /** Output a task printed (executors that capture it report it here). */
   output: { dispatchId: string; nodeId: number; stream: 'stdout' | 'stderr'; text: string };

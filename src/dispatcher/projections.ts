@@ -118,7 +118,8 @@ export function limitFieldsOf(run: ProjectedRun, id: number): Pick<NodeView, 'co
   return { ...(cost !== undefined ? { cost } : {}), limitWarning: run.limits?.warningOf(id) ?? null };
 }
 
-function dispatchLimitFieldsOf(run: ProjectedRun): Pick<DispatchSnapshot, 'cost' | 'limitWarning'> {
+/** Cost and limit warning of the dispatch itself, for views (only when it has limits or prices). */
+export function dispatchLimitFieldsOf(run: ProjectedRun): Pick<DispatchSnapshot, 'cost' | 'limitWarning'> {
   if (!run.limits) return {};
   const cost = run.limits.totalCost();
   return { ...(cost !== undefined ? { cost } : {}), limitWarning: run.limits.warning };

@@ -187,7 +187,8 @@ export interface DeltaPush {
   dispatchId: string;
   seq: number;
   nodes: Array<Partial<NodeView> & { id: number }>;
-  dispatch?: Partial<Pick<DispatchSnapshot, 'status' | 'completedAt' | 'startedAt'>>;
+  /** The dispatch's own changes: status and times, and (for a dispatch with limits or prices) its cost and limit warning. */
+  dispatch?: Partial<Pick<DispatchSnapshot, 'status' | 'completedAt' | 'startedAt' | 'cost' | 'limitWarning'>>;
 }
 export interface DispatchesPush { v: number; type: 'dispatches'; dispatches: DispatchSummary[] }
 export type KernelMessage = ReplyOk | ReplyError | DeltaPush | DispatchesPush;

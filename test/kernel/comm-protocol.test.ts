@@ -189,6 +189,35 @@ describe('one channel while a comm is subscribed', () => {
   });
 });
 
+describe('limit warnings over the comm', () => {
+  test("a task's and the dispatch's own warning reach the subscribed client as deltas, before the limits cancel", async () => {
+    // A task limited to 5 s (warns at 4 s) and the dispatch limited to 10 s (warns at 8 s): both while subscribed.
+    const defined = await k.client.execute(`const hangs = ct.electron(async (x: number) => { await new Promise(() => undefined); return x; }, { name: 'hangs' });
+const limitedTask = ct.electron(async (x: number) => { await new Promise(() => undefined); return x; }, { name: 'limitedTask', timeLimit: '5s' });
+const limitedWf = ct.lattice((x: number) => [limitedTask(x), hangs(x)], { name: 'limited-wf' }); "ok"`);
+    expect(defined.reply.content.status).toBe('ok');
+    const r = await k.client.execute(`await ct.dispatch(limitedWf, { timeLimit: '10s' })(1)`);
+    expect(r.reply.content.status).toBe('ok');
+    const id = JSON.parse(r.iopub.find((m) => m.header.msg_type === 'execute_result')!.content.data['text/plain'].replace(/'/g, '"'));
+    const sub = await comm.request({ v: V, type: 'subscribe', dispatchId: id });
+    expect(sub.ok).toBe(true);
+    expect(sub.result.snapshot.limitWarning ?? null).toBeNull();
+    const nodeWarning = () => comm.deltas(id).flatMap((d) => d.nodes).find((n: any) => n.id === 0 && n.limitWarning);
+    await k.client.waitFor(nodeWarning, 30000, "the task's warning delta");
+    expect(nodeWarning().limitWarning).toMatch(/^time limit 8\d% \(/);
+    const dispatchWarning = () => comm.deltas(id).find((d) => d.dispatch?.limitWarning);
+    await k.client.waitFor(dispatchWarning, 30000, "the dispatch's warning delta");
+    expect(dispatchWarning()!.dispatch).toMatchObject({ status: 'RUNNING', limitWarning: expect.stringMatching(/^time limit 8\d% \(.* of 10s\)$/) });
+    // The warning came before the dispatch's limit fired, and the limit then cancelled it with its reason.
+    const ended = () => comm.deltas(id).find((d) => d.dispatch?.status === 'CANCELLED');
+    await k.client.waitFor(ended, 30000, 'the dispatch cancelled by its limit');
+    expect(comm.deltas(id).indexOf(dispatchWarning()!)).toBeLessThan(comm.deltas(id).indexOf(ended()!));
+    const reasons = comm.deltas(id).flatMap((d) => d.nodes).filter((n: any) => n.cancelReason).map((n: any) => [n.id, n.cancelReason, n.cancelSource]);
+    expect(reasons).toEqual(expect.arrayContaining([[0, 'time limit', 'limit'], [1, 'time limit', 'limit']]));
+    await comm.request({ v: V, type: 'unsubscribe', dispatchId: id });
+  });
+});
+
 describe('after a cell replaces the dispatcher (ct.shutdown())', () => {
   test('the comm and the live display follow the new dispatcher', async () => {
     const down = await k.client.execute('await ct.shutdown(); "down"');

@@ -179,6 +179,25 @@ describe('DispatchGraph', () => {
     expect(marks(1).textContent).toMatch(/time limit: 80 % of 10m used/);
   });
 
+  it("shows the dispatch's own limit warning in words in its toolbar once a delta brings it", async () => {
+    const kernel = liveKernel();
+    const { q, frames } = await mount(kernel);
+    const warning = () => q<HTMLElement>('.jp-CovalentGraph-toolbar .jp-CovalentGraph-limitWarning')!;
+    expect(warning().hidden).toBe(true);
+    kernel.pushDelta('d-1', [], { dispatch: { status: 'RUNNING', limitWarning: 'budget 80% (4.00 of 5.00)', cost: 4 } });
+    await flush();
+    frames.run();
+    expect(warning().hidden).toBe(false);
+    expect(warning().textContent).toBe('\u26a0 budget 80% (4.00 of 5.00)');
+    expect(warning().getAttribute('role')).toBe('status');
+    expect(warning().getAttribute('aria-label')).toBe('Dispatch limit warning: budget 80% (4.00 of 5.00)');
+    // A later delta without the field keeps it: a warning is never taken back.
+    kernel.pushDelta('d-1', [], { dispatch: { status: 'CANCELLED', completedAt: new Date().toISOString() } });
+    await flush();
+    frames.run();
+    expect(warning().textContent).toMatch(/budget 80%/);
+  });
+
   it('asks before cancelling the whole dispatch', async () => {
     const kernel = liveKernel();
     let answer = false;

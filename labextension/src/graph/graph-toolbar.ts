@@ -22,7 +22,7 @@ export interface ToolbarCancelState {
 
 /**
  * The row above a graph: the dispatch's name and id, its status (text and
- * glyph), live or snapshot, zoom and fit, and `Cancel dispatch`. Kept on one
+ * glyph), its own limit warning (in words), live or snapshot, zoom and fit, and `Cancel dispatch`. Kept on one
  * row: the snapshot label is short, the full story is in its tooltip.
  */
 export class GraphToolbar {
@@ -33,6 +33,9 @@ export class GraphToolbar {
     this.node.className = 'jp-CovalentGraph-toolbar';
     this._title = span('jp-CovalentGraph-title');
     this._status = span('jp-CovalentGraph-status');
+    this._limitWarning = span('jp-CovalentGraph-limitWarning');
+    this._limitWarning.setAttribute('role', 'status');
+    this._limitWarning.hidden = true;
     this._mode = span('jp-CovalentGraph-mode');
     const spacer = span('jp-CovalentGraph-spacer');
     const zoomIn = tool(t.__('Zoom in'), '+', () => actions.zoomBy(1.25));
@@ -44,7 +47,7 @@ export class GraphToolbar {
     this._cancelDispatch.textContent = t.__('Cancel dispatch');
     this._cancelDispatch.setAttribute('aria-label', t.__('Cancel dispatch'));
     this._cancelDispatch.addEventListener('click', () => actions.cancelDispatch());
-    this.node.append(this._title, this._status, this._mode, spacer, zoomIn, zoomOut, fit, this._cancelDispatch);
+    this.node.append(this._title, this._status, this._limitWarning, this._mode, spacer, zoomIn, zoomOut, fit, this._cancelDispatch);
   }
 
   readonly node: HTMLDivElement;
@@ -55,6 +58,13 @@ export class GraphToolbar {
     this._title.title = this._title.textContent;
     this._status.dataset.status = m.status;
     this._status.textContent = `${STATUS_GLYPH[m.status]} ${statusLabel(t, m.status)}`;
+    // The dispatch's own warning (80 % of its time limit or budget), as a node shows its own.
+    const warning = m.limitWarning;
+    this._limitWarning.hidden = !warning;
+    this._limitWarning.textContent = warning ? `\u26a0 ${warning}` : '';
+    this._limitWarning.title = warning ? t.__('Dispatch limit warning: %1', warning) : '';
+    if (warning) this._limitWarning.setAttribute('aria-label', t.__('Dispatch limit warning: %1', warning));
+    else this._limitWarning.removeAttribute('aria-label');
     if (m.mode === 'live') {
       this._mode.textContent = t.__('Live');
       this._mode.title = t.__('Following the running dispatch in the kernel');
@@ -76,6 +86,7 @@ export class GraphToolbar {
   private _title: HTMLSpanElement;
   private _status: HTMLSpanElement;
   private _mode: HTMLSpanElement;
+  private _limitWarning: HTMLSpanElement;
   private _cancelDispatch: HTMLButtonElement;
 }
 

@@ -53,6 +53,14 @@ export class DispatchModel {
   get completedAt(): string | null {
     return this._snapshot.completedAt;
   }
+  /** The dispatch's own warning (80 % of its time limit or budget), null until it warned. */
+  get limitWarning(): string | null {
+    return this._snapshot.limitWarning ?? null;
+  }
+  /** Estimated cost of the whole dispatch; undefined when no executor has a price. */
+  get cost(): number | undefined {
+    return this._snapshot.cost;
+  }
   /** When the shown snapshot was taken (meaningful in snapshot mode). */
   get takenAt(): string {
     return this._snapshot.takenAt;
