@@ -86,6 +86,8 @@ export class ScriptServer {
     this.ready.catch(() => undefined);
     const stderr: Buffer[] = [];
     stream.stderr.on('data', (b: Buffer) => stderr.push(b));
+    // A write racing the channel's end fails there; 'close' below answers what is pending.
+    stream.on('error', () => undefined);
     stream.on('data', (b: Buffer) => {
       this.buffered += b.toString('utf8');
       for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
