@@ -94,11 +94,10 @@ export class CancelOperation {
   }
 
   /** The report of this request, from the per-task lines. */
-  report(tasks: CancelTaskReport[], overrides: { source?: CancelSource } = {}): CancelReport {
+  report(tasks: CancelTaskReport[]): CancelReport {
     const { reason, source, taskIds } = this.options;
     return new CancelReport({
-      dispatchId: this.dispatchId, requestedAt: this.requestedAt, completedAt: new Date().toISOString(), reason, source: overrides.source ?? source,
-      requestedTaskIds: taskIds, tasks,
+      dispatchId: this.dispatchId, requestedAt: this.requestedAt, completedAt: new Date().toISOString(), reason, source, requestedTaskIds: taskIds, tasks,
     });
   }
 
