@@ -30,7 +30,7 @@ import { DispatchLimits, parseDispatchOptions, type DispatchOptions, type LimitH
 import { limitPlan } from './limit-plan';
 import { earlierFromRows, parseRedispatchOptions, planReuse, replaceElectrons, type EarlierNode, type RedispatchOptions, type ValidRedispatchOptions } from './redispatch';
 import { reuseKeyOf } from './reuse-key';
-import { redispatchSource, type EarlierDispatch } from './redispatch-source';
+import { earlierExpansions, redispatchSource, subRedispatch, type EarlierDispatch, type EarlierExpansions } from './redispatch-source';
 import type { Result } from './result';
 import { dispatchLimitFieldsOf, resultFromRows, snapshotFromRows, summaryOf } from './projections';
 
@@ -54,6 +54,8 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly runs = new Map<string, DispatchRun>();
+  /** Of a redispatch: where its sublattices expanded before, so their tasks are reused too. */
+  private readonly expansions = new WeakMap<DispatchRun, EarlierExpansions>();
   private readonly evicted = new Map<string, DispatchSummary>();
   private readonly emitter = new EventEmitter();
   /** Which executor runs each node (executor-resolution.ts). */
@@ -139,6 +141,8 @@ export class Dispatcher {
     const run = new DispatchRun(randomUUID(), lattice, graph, jobs, this.host, parent);
     run.inputs = args;
     if (redispatch) run.redispatchOf = redispatch.earlier.dispatchId;
+    const expansions = redispatch?.options.reuseCompleted ? earlierExpansions(redispatch.earlier.nodes) : undefined;
+    if (expansions) this.expansions.set(run, expansions);
     for (const r of reuse) run.markReused(r.nodeId, r.output, r.reusedFrom);
     if (DispatchLimits.needed(plan)) run.limits = new DispatchLimits(plan, this.limitHost(run));
     this.runs.set(run.dispatchId, run);
@@ -181,12 +185,7 @@ export class Dispatcher {
     checkDispatchId(dispatchId);
     const valid = parseRedispatchOptions(options);
     const store = await this.getStore();
-    const read = (id: string): EarlierDispatch | undefined => {
-      const live = this.runs.get(id);
-      if (live) return { dispatch: live.dispatchRow(), rows: () => live.nodes.map((_, i) => live.nodeRow(i)), nodes: live.earlierNodes(), lattice: live.lattice };
-      const stored = store.readDispatch(id);
-      return stored && { dispatch: stored.dispatch, rows: () => stored.nodes, nodes: earlierFromRows(stored.nodes) };
-    };
+    const read = (id: string) => this.earlierDispatch(store, id);
     const earlier = read(dispatchId);
     if (!earlier) throw this.unknownDispatch(dispatchId);
     const source = redispatchSource(dispatchId, earlier, newArgs, read);
@@ -195,6 +194,14 @@ export class Dispatcher {
     });
     setImmediate(() => run.start());
     return run.dispatchId;
+  }
+
+  /** An earlier dispatch as a redispatch reads it: this process's live state, or the store's rows. */
+  private earlierDispatch(store: Store, id: string): EarlierDispatch | undefined {
+    const live = this.runs.get(id);
+    if (live) return { dispatch: live.dispatchRow(), rows: () => live.nodes.map((_, i) => live.nodeRow(i)), nodes: live.earlierNodes(), lattice: live.lattice };
+    const stored = store.readDispatch(id);
+    return stored && { dispatch: stored.dispatch, rows: () => stored.nodes, nodes: earlierFromRows(stored.nodes) };
   }
 
   private makeHost(): RunHost {
@@ -210,7 +217,8 @@ export class Dispatcher {
       executorConfigJson: (node) => this.executorsByNode.storedConfigJson(node),
       reuseKey: (node) => (node.kind === 'electron' ? reuseKeyOf(node, this.executorsByNode.storedConfigJson(node)!) : null),
       startSubDispatch: (parent, node, args) => {
-        const run = this.createRun(node.lattice!, args, { run: parent, nodeId: node.id });
+        const redispatch = this.store ? subRedispatch(this.expansions.get(parent), node.id, (id) => this.earlierDispatch(this.store!, id)) : undefined;
+        const run = this.createRun(node.lattice!, args, { run: parent, nodeId: node.id }, undefined, redispatch);
         run.start();
         return run;
       },

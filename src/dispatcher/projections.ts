@@ -234,6 +234,7 @@ export function nodeRowOf(run: ProjectedRun, id: number): NodeRow {
 export function earlierNodesOf(run: ProjectedRun): EarlierNode[] {
   return run.nodes.map((n, id) => ({
     nodeId: id, name: n.graph.name, status: n.status, reuseKey: n.status === Status.COMPLETED ? reuseKeyOf(run, id) : null,
+    subDispatchId: n.subDispatchId,
     output: () => {
       if (!n.hasOutput) return undefined;
       try {

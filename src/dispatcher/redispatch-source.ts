@@ -6,7 +6,7 @@ import { latticesByName, type Lattice } from '../workflow/lattice';
 import type { GraphNode } from '../workflow/transport-graph';
 import { decodeValue, encodeValue } from './projections';
 import { executorTypeOf } from './dispatch-validation';
-import type { EarlierNode } from './redispatch';
+import type { EarlierNode, ValidRedispatchOptions } from './redispatch';
 import { graphFromStore, type RebuiltGraph } from './stored-workflow';
 
 /**
@@ -40,6 +40,31 @@ export interface RedispatchSource {
 }
 
 const STORED = Symbol('covalent-ts.storedLattice');
+
+/** The earlier expansions of a redispatched dispatch's sublattices, by node id (none: nothing to reuse inside). */
+export type EarlierExpansions = ReadonlyMap<number, string>;
+
+export function earlierExpansions(nodes: EarlierNode[]): EarlierExpansions | undefined {
+  const out = new Map<number, string>();
+  for (const n of nodes) if (n.subDispatchId) out.set(n.nodeId, n.subDispatchId);
+  return out.size ? out : undefined;
+}
+
+/**
+ * How a sublattice of a redispatch expands: as a redispatch of its earlier
+ * expansion, so the tasks that completed inside it are reused too (and, in
+ * turn, inside its own sublattices). Replacements name top-level tasks only.
+ */
+export function subRedispatch(
+  expansions: EarlierExpansions | undefined,
+  nodeId: number,
+  read: (id: string) => EarlierDispatch | undefined,
+): { earlier: { dispatchId: string; nodes: EarlierNode[] }; options: ValidRedispatchOptions } | undefined {
+  const subId = expansions?.get(nodeId);
+  const sub = subId ? read(subId) : undefined;
+  if (!subId || !sub) return undefined;
+  return { earlier: { dispatchId: subId, nodes: sub.nodes }, options: { replaceElectrons: new Map(), reuseCompleted: true, limits: { timeLimitMs: undefined, budget: undefined } } };
+}
 
 /** Pick the workflow and arguments of a redispatch of `dispatchId` (typed errors say what to do). */
 export function redispatchSource(

@@ -89,6 +89,8 @@ export interface EarlierNode {
   name: string;
   status: string;
   reuseKey?: string | null;
+  /** For a sublattice: the dispatch it expanded to (its tasks are reused from there). */
+  subDispatchId?: string | null;
   /** The output; `undefined` when there is none that can be reused. */
   output(): { value: unknown } | undefined;
 }
@@ -96,7 +98,7 @@ export interface EarlierNode {
 /** Earlier nodes from stored rows (outputs decoded only for the nodes reused). */
 export function earlierFromRows(rows: NodeRow[]): EarlierNode[] {
   return rows.map((r) => ({
-    nodeId: r.nodeId, name: r.name, status: r.status, reuseKey: r.reuseKey,
+    nodeId: r.nodeId, name: r.name, status: r.status, reuseKey: r.reuseKey, subDispatchId: r.subDispatchId,
     output: () => {
       if (!r.output) return undefined;
       try {

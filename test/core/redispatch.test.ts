@@ -34,6 +34,19 @@ const runScript = (body: string) =>
     { env: { ...process.env, CT_HOME: home }, timeout: 90_000 },
   );
 
+/** For scripts of other processes: `step(name)` and `gate`, the same as this file's (tick files in d). */
+const STEP_AND_GATE_JS = `
+  const step = (name) => ct.electron(function step(d, x) {
+    require('fs').writeFileSync(d + '/' + ct.taskContext().name + '.' + process.pid + '-' + Math.random() + '.tick', '');
+    return x + 1;
+  }, { name });
+  const gate = ct.electron(async function gate(d, x) {
+    const fsm = require('fs');
+    fsm.writeFileSync(d + '/gate.' + process.pid + '-' + Math.random() + '.tick', '');
+    while (!fsm.existsSync(d + '/open')) await new Promise((r) => setTimeout(r, 20));
+    return x * 10;
+  }, { name: 'gate' });`;
+
 /** A task named `name` that records each execution, then returns x + 1. */
 const step = (name: string, options: ct.ElectronOptions = {}) =>
   ct.electron(function step(d: string, x: number) {
@@ -151,16 +164,7 @@ describe('ct.redispatch', () => {
     const d = newDir();
     // Process 1 defines the workflow, runs it, cancels the gate while it runs, and exits.
     const defineAndRun = `
-      const step = (name) => ct.electron(function step(d, x) {
-        require('fs').writeFileSync(d + '/' + ct.taskContext().name + '.' + process.pid + '-' + Math.random() + '.tick', '');
-        return x + 1;
-      }, { name });
-      const gate = ct.electron(async function gate(d, x) {
-        const fsm = require('fs');
-        fsm.writeFileSync(d + '/gate.' + process.pid + '-' + Math.random() + '.tick', '');
-        while (!fsm.existsSync(d + '/open')) await new Promise((r) => setTimeout(r, 20));
-        return x * 10;
-      }, { name: 'gate' });
+      ${STEP_AND_GATE_JS}
       const [a, b, c] = [step('a'), step('b'), step('c')];
       const inl = ct.electron(function double(x) { return 2 * x; }, { name: 'double', executor: 'inline' });
       const wf = ct.lattice((d, x) => ({ gated: c(d, gate(d, a(d, x))), plain: inl(b(d, x)) }), { name: 'store-alone', timeLimit: '10m' });
@@ -214,6 +218,33 @@ describe('ct.redispatch', () => {
     expect(refused.message).toContain("ct.lattice(fn, { name: 'store-alone' })");
     expect(refused.message).toContain('without arguments');
     expect(ticks(d)).toEqual({ a: 1, a2: 1, gate: 3, c: 2, b: 1 });
+  });
+
+  it('from the store alone, a sublattice is rebuilt from its earlier expansion and the tasks that completed inside it are reused', async () => {
+    const d = newDir();
+    const first = JSON.parse((await runScript(`
+      ${STEP_AND_GATE_JS}
+      const [s1, s2] = [step('s1'), step('s2')];
+      const inner = ct.electron(ct.lattice((d, x) => s2(d, s1(d, x)), { name: 'inner' }));
+      const wf = ct.lattice((d, x) => [inner(d, x), gate(d, x)], { name: 'with-sublattice' });
+      const id = await ct.dispatch(wf)(${JSON.stringify(d)}, 1);
+      const fsm = require('fs');
+      while (!fsm.readdirSync(${JSON.stringify(d)}).some((f) => f.startsWith('gate.'))) await new Promise((r) => setTimeout(r, 20));
+      while ((await ct.getResult(id)).nodes[0].status !== 'COMPLETED') await new Promise((r) => setTimeout(r, 20));
+      await ct.cancel(id, { taskIds: [1] });
+      const r = await ct.getResult(id, { wait: true });
+      process.stdout.write(JSON.stringify({ id, sub: r.nodes[0].subDispatchId, statuses: r.nodes.map((n) => n.status) }));`)).stdout);
+    expect(first.statuses).toEqual(['COMPLETED', 'CANCELLED']);
+    expect(ticks(d)).toEqual({ s1: 1, s2: 1, gate: 1 });
+    fs.writeFileSync(path.join(d, 'open'), '');
+    const second = JSON.parse((await runScript(`
+      const id = await ct.redispatch(${JSON.stringify(first.id)})();
+      const r = await ct.getResult(id, { wait: true });
+      const sub = await ct.getResult(r.nodes[0].subDispatchId);
+      process.stdout.write(JSON.stringify({ status: r.status, result: r.result, subRedispatchOf: sub.redispatchOf, subReused: sub.nodes.map((n) => n.reusedFrom || null) }));`)).stdout);
+    expect(second).toEqual({ status: 'COMPLETED', result: [3, 10], subRedispatchOf: first.sub, subReused: [first.sub, first.sub] });
+    // Inside the sublattice nothing ran again: only the cancelled gate did.
+    expect(ticks(d)).toEqual({ s1: 1, s2: 1, gate: 2 });
   });
 
   it('takes the new dispatch\'s timeLimit and budget, checked as ct.dispatch checks them', async () => {
