@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ct from '../../src';
+import { Store } from '../../src/store/store';
 import { processRunning, tempDir, usePrivateHome, waitFor } from '../support/wait';
 
 usePrivateHome();
@@ -104,6 +105,28 @@ describe('time limits', () => {
       expect(ct.getDispatcher().liveSnapshot(id)!.nodes[0].status).toBe('RUNNING');
       const res = await ct.getResult(id, { wait: 30_000 });
       expect(res.nodes[0].cancelReason).toBe('time limit');
+    } finally {
+      ct.getDispatcher().off('limitWarning', onWarn);
+    }
+  });
+
+  it("the dispatch's own warning is on its stored row while it runs (what ct status and other processes read)", async () => {
+    const d = newDir();
+    const wf = ct.lattice((x: string) => hang(x, 0), { name: 'dispatch-warned' });
+    const warnings: ct.LimitWarningEvent[] = [];
+    const onWarn = (e: ct.LimitWarningEvent) => warnings.push(e);
+    ct.getDispatcher().on('limitWarning', onWarn);
+    try {
+      const id = await ct.dispatch(wf, { timeLimit: '5s' })(d);
+      const warning = await waitFor('the dispatch warning', () => warnings.find((w) => w.dispatchId === id && w.nodeId === null), 30_000);
+      expect(warning.message).toMatch(/^time limit 8\d% \(.* of 5s\)$/);
+      // Written with the next snapshot although no task changed meanwhile.
+      await ct.getDispatcher().flush();
+      const other = await Store.open(ct.getDispatcher().home);
+      const row = other.readDispatch(id)!.dispatch;
+      expect(row.status).toBe('RUNNING');
+      expect(row.limitWarning).toBe(warning.message);
+      await ct.cancel(id);
     } finally {
       ct.getDispatcher().off('limitWarning', onWarn);
     }
