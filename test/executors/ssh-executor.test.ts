@@ -259,6 +259,42 @@ describeWithDaemons('SSHExecutor', () => {
     fs.rmSync(runs, { recursive: true });
   }, 300000);
 
+  it('a task outlives its connection\'s script server: killed while tasks run, they run on, one finishes and one is cancelled', async () => {
+    await closeSSHConnections();
+    const login = services().ssh.root;
+    const dir = fs.mkdtempSync(`${login.workDir}/server-`);
+    const nodePath = `${dir}/node`; // names this test's script server in the process table
+    fs.symlinkSync(process.execPath, nodePath);
+    const ex = new SSHExecutor(optionsFor(login, { nodePath }));
+    const m = marker();
+    const sleeper = await startAndWaitRunning(ex, SLEEP_TASK, [3000], 'sleeper');
+    const spawner = await startAndWaitRunning(ex, SPAWN_TASK, [m], 'spawner');
+    await waitFor('the child sleep to run', () => processesMatching(`sleep ${m}`).length === 1);
+    const servers = () =>
+      fs.readdirSync('/proc').filter((pid) => {
+        try {
+          const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+          return argv[0] === nodePath && argv[1] === '-e';
+        } catch {
+          return false;
+        }
+      });
+    expect(servers()).toHaveLength(1);
+    process.kill(Number(servers()[0]), 'SIGKILL');
+    await waitFor('the script server to be gone', () => servers().length === 0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processesMatching(`sleep ${m}`)).toHaveLength(1); // the tasks run on
+
+    const r = await sleeper.done;
+    expect(r.ok && r.v.steps[0]).toEqual({ nodeId: 0, ok: true, value: 'woke' });
+    expect(await spawner.ctx.requestCancel()).toBe(true);
+    expect(processesMatching(`sleep ${m}`)).toEqual([]);
+    expect(taskProcesses(spawner.ctx.metadata.dispatchId)).toEqual([]);
+    expect((await spawner.done).ok).toBe(false);
+    expect((await sshPool().get(ex.ssh)).batchStats().servers).toBe(2); // started again for the later scripts
+    fs.rmSync(dir, { recursive: true });
+  });
+
   it('gives tasks ct.taskContext() on the remote host', async () => {
     const ex = new SSHExecutor(optionsFor(services().ssh.user));
     const meta = metadata('ctx', 7);
