@@ -92,6 +92,9 @@ export type DispatchRowJson = JsonRow<DispatchRow>;
 /** The facts a node entry may carry (see NODE_MERGE_RULES): row fields in JSON form. */
 export type NodeFacts = { [K in NodeFact]?: JsonRow<NodeRow>[K] };
 
+/** Buffered entries beyond this many characters are written at once (fsynced with the turn's commit). */
+const WRITE_AHEAD_CHARS = 256 * 1024;
+
 interface Waiter {
   seq: number;
   resolve: () => void;
@@ -111,7 +114,10 @@ export class JournalWriter {
   private fd: number | undefined;
   private file: string | undefined;
   private buffer: string[] = [];
+  private bufferedChars = 0;
   private appended = 0;
+  /** Entries up to this sequence number are written to the current file (not necessarily synced). */
+  private written = 0;
   private durable = 0;
   private syncing = false;
   private scheduled = false;
@@ -133,9 +139,32 @@ export class JournalWriter {
     let text = '';
     for (const e of list) text += JSON.stringify(e) + '\n';
     this.buffer.push(text);
+    this.bufferedChars += text.length;
     this.seq = ++this.appended;
+    // A burst (100,000 completions in a few turns) is written as it comes, not held as strings until the turn ends:
+    // the page cache holds it, and the commit's one fsync still covers it all.
+    if (this.bufferedChars > WRITE_AHEAD_CHARS) this.writeBuffered();
     this.schedule();
     return this.seq;
+  }
+
+  /** Write the buffered entries to the current file (no fsync): they are durable once a commit's sync covers them. */
+  private writeBuffered(): boolean {
+    if (!this.buffer.length) return true;
+    const text = this.buffer.length === 1 ? this.buffer[0] : this.buffer.join('');
+    this.buffer = [];
+    this.bufferedChars = 0;
+    try {
+      const fd = this.openCurrent();
+      const bytes = Buffer.from(text);
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      this.fail(e as Error);
+      return false;
+    }
+    this.written = this.appended;
+    return true;
   }
 
   /** Sequence number of the newest entry appended so far. */
@@ -168,20 +197,9 @@ export class JournalWriter {
 
   private commit(): void {
     this.scheduled = false;
-    if (this.syncing || !this.buffer.length) return;
-    const text = this.buffer.length === 1 ? this.buffer[0] : this.buffer.join('');
-    this.buffer = [];
-    const covered = this.appended;
-    let fd: number;
-    try {
-      fd = this.openCurrent();
-      const bytes = Buffer.from(text);
-      let off = 0;
-      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-    } catch (e) {
-      this.fail(e as Error);
-      return;
-    }
+    if (this.syncing || !this.writeBuffered() || this.written <= this.durable) return;
+    const covered = this.written;
+    const fd = this.fd!;
     this.syncing = true;
     this.fsyncs++;
     fs.fdatasync(fd, (err) => {
@@ -192,9 +210,9 @@ export class JournalWriter {
         this.fail(err);
         return;
       }
-      this.durable = covered;
+      this.durable = Math.max(this.durable, covered);
       this.release();
-      if (this.buffer.length) this.commit();
+      if (this.buffer.length || this.written > this.durable) this.commit();
     });
   }
 
@@ -223,7 +241,7 @@ export class JournalWriter {
 
   /** Write what is buffered and wait until all of it is on disk. */
   async sync(): Promise<void> {
-    if (this.buffer.length && !this.syncing && !this.scheduled) this.commit();
+    if ((this.buffer.length || this.written > this.durable) && !this.syncing && !this.scheduled) this.commit();
     await this.whenDurable(this.appended);
   }
 
@@ -232,6 +250,13 @@ export class JournalWriter {
    * Returns the sealed files of this process (complete, never appended again).
    */
   rotate(): string[] {
+    if (this.fd !== undefined && this.written > this.durable) {
+      // Entries written ahead since the last sync (appended after it resolved) must not stay unsynced in a sealed file.
+      fs.fdatasyncSync(this.fd);
+      this.fsyncs++;
+      this.durable = this.written;
+      this.release();
+    }
     if (this.fd !== undefined) {
       // A sync in flight closes the descriptor when it ends.
       if (!this.syncing) fs.closeSync(this.fd);
