@@ -11,8 +11,9 @@
  * their own, so they outlive the server, the channel and the connection (the
  * server exits once its stdin closes and its scripts have ended). A script
  * whose answer is lost with the server comes back with code null, as from an
- * exec that died (see exec-batcher.ts). Cancels do not use it: they run in a
- * fresh exec, from any process, whether or not a server runs.
+ * exec that died (see exec-batcher.ts). Kill scripts use it too, but a
+ * cancel needs none of it: any process (`covalent-ts cancel` after the
+ * dispatching process died) starts its own, or uses plain execs.
  */
 import type { ClientChannel } from 'ssh2';
 import type { ExecResult } from '../remote/remote-host';

@@ -5,8 +5,9 @@
  * content hash) -> run (start detached in its own session, store the handle
  * {host, port, username, pgid, remoteDir} at once, poll without blocking) ->
  * fetch (result, stdout, stderr) -> cleanup (remove the directory, also after
- * a cancel). `cancel` TERMs then KILLs the task's process group from a fresh
- * exec and confirms nothing is left.
+ * a cancel). `cancel` TERMs then KILLs the task's process group with a kill
+ * script (through the connection's script server, see script-server.ts, or
+ * an exec) and confirms nothing is left.
  */
 import type { Price } from '../price';
 import { randomBytes } from 'node:crypto';
