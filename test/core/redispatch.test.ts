@@ -129,7 +129,7 @@ describe('ct.redispatch', () => {
     expect(ticks(d)).toEqual({ a: 2, c: 2, b: 3, d: 3, noisy: 3 });
   });
 
-  it('works from a fresh process after the original one exited (the store alone)', async () => {
+  it('works from a fresh process after the original one exited, with the workflow defined again there', async () => {
     const d = newDir();
     const script = (body: string) => `
       const ct = require(${JSON.stringify(lib)});
