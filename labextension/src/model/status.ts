@@ -7,7 +7,7 @@ import type { StatusName } from 'covalent-ts-protocol';
  */
 export const STATUS_GLYPH: Record<StatusName, string> = {
   NEW_OBJECT: '○',
-  QUEUED: '⧗',
+  QUEUED: '◷',
   RUNNING: '▶',
   CANCELLING: '◐',
   COMPLETED: '✓',

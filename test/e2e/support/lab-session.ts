@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { packageRoot, startLabServer, type LabServer } from '../../../src/lab/lab-server';
+import { identityOfPid } from '../../../src/process/process-identity';
 
 /**
  * A real Jupyter server (our kernel and prebuilt extension installed as users
@@ -129,15 +130,16 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
 
-/** True while `pid` exists and is not a zombie. */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+/**
+ * True while the process recorded as `pid` (and, when given, `startTime` as
+ * in job handles: "bootid:ticks") still runs and is not a zombie. The start
+ * time matters on a busy machine: pids wrap (pid_max is 32768 here), and a
+ * new process that took a killed worker's pid is not that worker.
+ */
+export function processAlive(pid: number, startTime?: string | null): boolean {
+  const now = identityOfPid(pid);
+  if (!now) return false;
+  return !startTime || !now.startTime || now.startTime === startTime;
 }
 
 export async function waitUntil(cond: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
