@@ -10,6 +10,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { digest, isFresh, record } = require('./content-stamp');
+const { makeBinsExecutable } = require('./bin-modes');
 
 const ROOT = path.resolve(__dirname, '..');
 const LAB = path.join(ROOT, 'labextension');
@@ -91,3 +92,5 @@ for (const t of wanted) {
 }
 const order = [...new Set((wanted.length ? wanted : ['core', 'lab']).flatMap(t => TARGETS[t]))];
 for (const name of order) runStep(name);
+// Also when nothing was rebuilt: a dist/ from `tsc` alone has 0644 bins.
+if (order.includes('core')) makeBinsExecutable();
