@@ -10,20 +10,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as ct from '../src';
 import { SlurmExecutor } from '../src/executors/slurm';
+import { identityOfPid } from '../src/process/process-identity';
 import { stats, type BenchRow } from './bench-util';
 import { withExecutorServices } from './executors';
 
 const LIMIT_MS = 500;
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /** One limited task: ms from (RUNNING + its limit) until its process is gone. */
 async function overshoot(executor: ct.ExecutorSpec, dir: string, limitMs: number, i: number): Promise<number> {
@@ -48,7 +39,7 @@ async function overshoot(executor: ct.ExecutorSpec, dir: string, limitMs: number
       await new Promise((r) => setTimeout(r, 2));
     }
   }
-  while (alive(started.pid)) await new Promise((r) => setImmediate(r));
+  while (identityOfPid(started.pid)) await new Promise((r) => setImmediate(r));
   const dead = Date.now();
   ct.getDispatcher().off('node-changed', onNode);
   await ct.getResult(id, { wait: 60_000 });

@@ -125,7 +125,8 @@ export function dispatchLimitFieldsOf(run: ProjectedRun): Pick<DispatchSnapshot,
   return { ...(cost !== undefined ? { cost } : {}), limitWarning: run.limits.warning };
 }
 
-export function snapshotOf(run: ProjectedRun): DispatchSnapshot {
+/** What names a dispatch and where it stands, as views and rows both carry it. */
+function dispatchIdentityOf(run: ProjectedRun) {
   return {
     dispatchId: run.dispatchId,
     name: run.name,
@@ -133,6 +134,12 @@ export function snapshotOf(run: ProjectedRun): DispatchSnapshot {
     startedAt: iso(run.startedAt),
     completedAt: iso(run.completedAt),
     parentDispatchId: run.parent?.run.dispatchId ?? null,
+  };
+}
+
+export function snapshotOf(run: ProjectedRun): DispatchSnapshot {
+  return {
+    ...dispatchIdentityOf(run),
     nodes: run.nodes.map((n) => nodeViewOf(run, n)),
     takenAt: new Date().toISOString(),
     ...dispatchLimitFieldsOf(run),
@@ -182,12 +189,7 @@ export function summaryOf(run: ProjectedRun): DispatchSummary {
 
 export function dispatchRowOf(run: ProjectedRun): DispatchRow {
   return {
-    dispatchId: run.dispatchId,
-    name: run.name,
-    status: run.status,
-    startedAt: iso(run.startedAt),
-    completedAt: iso(run.completedAt),
-    parentDispatchId: run.parent?.run.dispatchId ?? null,
+    ...dispatchIdentityOf(run),
     parentNodeId: run.parent?.nodeId ?? null,
     ...ownerFieldsOfThisProcess(),
     error: run.error,

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { identityOfPid } from '../../src/process/process-identity';
 
 /** Poll until `check` returns a truthy value; fail with `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 10): Promise<T> {
@@ -13,15 +14,9 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
-/** True while the process exists and is not a zombie. */
+/** True while the process exists and is not a zombie (the product's own check). */
 export function processRunning(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  return identityOfPid(pid) !== undefined;
 }
 
 /** A fresh, empty directory under the OS temp dir. */
